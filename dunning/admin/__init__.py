@@ -1,0 +1,3 @@
+"""The dunning admin, one module per area so each stays small and readable."""
+
+from dunning.admin import claims  # noqa: F401

@@ -1,0 +1,370 @@
+"""Claims, payments, pauses and the outbox of messages.
+
+The invariant the product sells: once a payment that settles a claim is committed, no message for that
+claim leaves. Payments cancel planned messages in their own transaction, and the dispatcher re-checks
+the claim under the same row lock before sending.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import DunningPolicy, MessageTemplate, PolicyStep, Regime, Segment, Tone
+from customers.models import Channel, Debtor, Language
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class ClaimKind(models.TextChoices):
+    OZB = "ozb", _("Property tax (OZB)")
+    WASTE = "afvalstoffenheffing", _("Waste levy (afvalstoffenheffing)")
+    SEWAGE = "rioolheffing", _("Sewage levy (rioolheffing)")
+    PARKING = "parking", _("Parking charge")
+    RENT = "rent", _("Rent")
+    OTHER = "other", _("Other")
+
+
+class Claim(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", _("Cancelled")
+        WRITTEN_OFF = "written_off", _("Written off")
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="claims")
+    source_reference = models.CharField(_("source-system reference"), max_length=64, unique=True)
+    payment_reference = models.CharField(
+        _("payment reference"), max_length=32, unique=True, help_text=_("Betalingskenmerk: 16 digits with check digit.")
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=ClaimKind.choices)
+    regime = models.CharField(_("legal regime"), max_length=16, choices=Regime.choices)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    principal = models.DecimalField(_("principal"), **MONEY)
+    open_amount = models.DecimalField(_("open amount"), **MONEY)
+    costs_amount = models.DecimalField(
+        _("costs charged"),
+        default=ZERO,
+        help_text=_("Collection or aanmaning costs, separate from the principal."),
+        **MONEY,
+    )
+    issued_on = models.DateField(_("issued on"))
+    due_on = models.DateField(_("due on"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    policy = models.ForeignKey(
+        DunningPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, null=True, blank=True, related_name="claims"
+    )
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
+        ordering = ["-due_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gte=0), name="claim_principal_non_negative"),
+            models.CheckConstraint(condition=Q(open_amount__gte=0), name="claim_open_amount_non_negative"),
+            models.CheckConstraint(condition=Q(costs_amount__gte=0), name="claim_costs_non_negative"),
+            models.CheckConstraint(condition=Q(due_on__gte=F("issued_on")), name="claim_due_after_issue"),
+        ]
+        indexes = [
+            # The planner: open claims by due date.
+            models.Index(fields=["status", "due_on"], name="claim_status_due_idx"),
+            models.Index(fields=["debtor", "status"], name="claim_debtor_status_idx"),
+            models.Index(fields=["policy", "status"], name="claim_policy_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_reference} ({self.get_kind_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status == self.Status.PAID
+
+    @property
+    def total_due(self) -> Decimal:
+        return self.open_amount + self.costs_amount
+
+
+class Payment(models.Model):
+    class Source(models.TextChoices):
+        API = "api", _("Payments API")
+        MOLLIE = "mollie", _("iDEAL (Mollie)")
+        CAMT053 = "camt053", _("Bank statement (CAMT.053)")
+        MT940 = "mt940", _("Bank statement (MT940)")
+        CLERK = "clerk", _("Entered by a clerk")
+
+    class MatchStatus(models.TextChoices):
+        MATCHED = "matched", _("Matched")
+        UNMATCHED = "unmatched", _("Unmatched: waiting for a clerk")
+        OVERPAID = "overpaid", _("Matched, overpaid: refund due")
+        ON_SETTLED = "on_settled", _("Received on an already settled claim")
+
+    source = models.CharField(_("source"), max_length=40)
+    external_id = models.CharField(_("external id"), max_length=120)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    paid_at = models.DateTimeField(_("paid at"))
+    reference_text = models.CharField(_("reference / remittance text"), max_length=500, blank=True)
+    payer_name = models.CharField(_("payer name"), max_length=200, blank=True)
+    payer_account = models.CharField(_("payer account (IBAN)"), max_length=34, blank=True)
+    claim = models.ForeignKey(
+        Claim, verbose_name=_("claim"), on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    match_status = models.CharField(
+        _("match status"), max_length=12, choices=MatchStatus.choices, default=MatchStatus.UNMATCHED
+    )
+    refund_amount = models.DecimalField(_("to refund"), default=ZERO, **MONEY)
+    matched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    matched_at = models.DateTimeField(_("matched at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-paid_at", "-id"]
+        permissions = [("match_payment", _("Can match unmatched payments to claims"))]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="payment_source_external_id_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(refund_amount__gte=0), name="payment_refund_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["match_status", "paid_at"], name="payment_match_paid_idx"),
+            models.Index(fields=["claim", "paid_at"], name="payment_claim_paid_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"€ {self.amount} ({self.source} {self.external_id})"
+
+
+class Pause(models.Model):
+    """Collection suspended for one claim, or for every claim of a debtor (e.g. debt assistance)."""
+
+    class Reason(models.TextChoices):
+        OBJECTION = "objection", _("Objection or dispute (bezwaar)")
+        ARRANGEMENT = "arrangement", _("Payment arrangement")
+        DEBT_ASSISTANCE = "debt_assistance", _("Debt assistance")
+        WAIVER_REQUEST = "waiver_request", _("Waiver request (kwijtschelding)")
+        DECEASED = "deceased", _("Deceased")
+        OTHER = "other", _("Other")
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, null=True, blank=True, related_name="pauses")
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, null=True, blank=True, related_name="pauses")
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    starts_at = models.DateTimeField(_("from"), default=timezone.now)
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("pause")
+        verbose_name_plural = _("pauses")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(claim__isnull=False) & Q(debtor__isnull=True))
+                | (Q(claim__isnull=True) & Q(debtor__isnull=False)),
+                name="pause_claim_xor_debtor",
+                violation_error_message=_("A pause applies to either one claim or one debtor."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")), name="pause_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["claim", "ends_at"]), models.Index(fields=["debtor", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({self.starts_at:%Y-%m-%d})"
+
+    def is_active_at(self, moment) -> bool:
+        return self.starts_at <= moment and (self.ends_at is None or self.ends_at > moment)
+
+    @staticmethod
+    def active_q(moment, prefix: str = "") -> Q:
+        return Q(**{f"{prefix}starts_at__lte": moment}) & (
+            Q(**{f"{prefix}ends_at__isnull": True}) | Q(**{f"{prefix}ends_at__gt": moment})
+        )
+
+
+class Message(models.Model):
+    """The outbox: one row per claim and policy step, written before anything is sent."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Bounced")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        BUNDLED = "bundled", _("Sent with another message")
+
+    PENDING_STATUSES = (Status.PLANNED, Status.AWAITING_APPROVAL)
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="messages")
+    step = models.ForeignKey(PolicyStep, on_delete=models.PROTECT, related_name="messages")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    tone = models.CharField(_("tone"), max_length=12, choices=Tone.choices)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.DUTCH)
+    template = models.ForeignKey(MessageTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    template_version = models.PositiveIntegerField(_("template version"), null=True, blank=True)
+    segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    segment_version = models.PositiveIntegerField(_("segment rule version"), null=True, blank=True)
+    scheduled_for = models.DateTimeField(_("scheduled for"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
+    cancel_reason = models.CharField(_("cancel reason"), max_length=40, blank=True)
+    # A hard bounce plans the same step on the next channel; the new row points at the bounced one.
+    fallback_for = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="fallback"
+    )
+    # Several claims of one debtor due the same day go out as one message: the others point here.
+    bundled_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="bundled_messages"
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    provider_id = models.CharField(_("provider id"), max_length=200, blank=True, db_index=True)
+    cost = models.DecimalField(_("cost"), default=ZERO, **MONEY)
+    recipient = models.CharField(_("recipient"), max_length=255, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("rendered body"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
+    bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-scheduled_for", "-id"]
+        constraints = [
+            # Exactly once per claim and step, by construction; a bounce fallback is the one exception
+            # and is itself unique per bounced message (fallback_for is one-to-one).
+            models.UniqueConstraint(
+                fields=["claim", "step"], condition=Q(fallback_for__isnull=True), name="message_claim_step_unique"
+            ),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="message_cost_non_negative"),
+        ]
+        indexes = [
+            # The dispatcher: due planned messages.
+            models.Index(fields=["status", "scheduled_for"], name="message_status_due_idx"),
+            models.Index(fields=["claim", "status"], name="message_claim_status_idx"),
+            models.Index(fields=["sent_at"], name="message_sent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step.get_kind_display()} / {self.get_channel_display()} / {self.claim.payment_reference}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING_STATUSES
+
+
+class DeliveryEvent(models.Model):
+    """What the ESP / SMS provider / print house told us about a message."""
+
+    class Kind(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        DEFERRED = "deferred", _("Deferred")
+        BOUNCED = "bounced", _("Bounced")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
+        COMPLAINED = "complained", _("Complained (marked as spam)")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        OPENED = "opened", _("Opened")
+        CLICKED = "clicked", _("Clicked")
+        UNKNOWN = "unknown", _("Unknown")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("event"), max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    provider_event_id = models.CharField(_("provider event id"), max_length=200, blank=True)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    is_hard_bounce = models.BooleanField(_("hard bounce"), default=False)
+
+    class Meta:
+        verbose_name = _("delivery event")
+        verbose_name_plural = _("delivery events")
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["message", "occurred_at"], name="event_message_time_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "kind", "provider_event_id"],
+                condition=~Q(provider_event_id=""),
+                name="event_provider_id_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class EscalationProposal(models.Model):
+    """A step with legal effect, waiting for a person to decide (GDPR art. 22)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn (claim settled or paused)")
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="proposals")
+    step = models.ForeignKey(PolicyStep, on_delete=models.PROTECT, related_name="proposals")
+    message = models.OneToOneField(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="proposal")
+    action = models.CharField(_("proposed action"), max_length=40, default="escalation")
+    proposed_costs = models.DecimalField(_("costs to be charged"), default=ZERO, **MONEY)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    needs_second_approval = models.BooleanField(_("needs a second approver"), default=False)
+    first_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    first_decided_at = models.DateTimeField(null=True, blank=True)
+    second_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    second_decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("escalation proposal")
+        verbose_name_plural = _("escalation proposals")
+        ordering = ["created_at"]
+        permissions = [("decide_escalationproposal", _("Can approve or reject escalation proposals"))]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "step"], name="proposal_claim_step_unique"),
+            models.CheckConstraint(
+                condition=Q(second_decided_by__isnull=True) | ~Q(second_decided_by=F("first_decided_by")),
+                name="proposal_two_different_approvers",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="proposal_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} / {self.claim.payment_reference} ({self.get_status_display()})"
