@@ -59,6 +59,9 @@ class Claim(models.Model):
         DunningPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, null=True, blank=True, related_name="claims"
     )
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    # Days every later step moves back, added when a pause ends, so that a resumed schedule does not
+    # send a burst of overdue steps. Step n is due on due_on + offset_days + schedule_shift_days.
+    schedule_shift_days = models.PositiveIntegerField(_("schedule shift (days)"), default=0)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
