@@ -371,3 +371,38 @@ class EscalationProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} / {self.claim.payment_reference} ({self.get_status_display()})"
+
+
+class MolliePayment(models.Model):
+    """An iDEAL payment created at Mollie for a claim's payment link, reused while valid.
+
+    Created lazily when a message needs a link; a new one is created when the amount due changed or the
+    old one expired. The webhook looks a payment up here only to find the claim; what Mollie says about
+    the status is always fetched from Mollie's API.
+    """
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="mollie_payments")
+    mollie_id = models.CharField(_("Mollie id"), max_length=64, unique=True)
+    checkout_url = models.URLField(_("checkout URL"), max_length=500, blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    status = models.CharField(_("Mollie status"), max_length=20, default="open")
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("iDEAL payment (Mollie)")
+        verbose_name_plural = _("iDEAL payments (Mollie)")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["claim", "status", "expires_at"], name="mollie_claim_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.mollie_id} (€ {self.amount}, {self.status})"
+
+    def is_reusable_for(self, *, amount: Decimal, moment) -> bool:
+        return (
+            self.status == "open"
+            and self.amount == amount
+            and bool(self.checkout_url)
+            and (self.expires_at is None or self.expires_at > moment)
+        )
