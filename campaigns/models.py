@@ -5,6 +5,7 @@ This app knows nothing of the engine; `dunning` reads these definitions to plan 
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Channel, Language
@@ -156,3 +157,75 @@ class StepOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} / {self.segment}"
+
+
+class Experiment(models.Model):
+    """Two or more template variants tried side by side on one policy step (A/B test).
+
+    Each claim reaching the step gets one variant, chosen deterministically from a stable hash of
+    experiment id and claim id (`campaigns.experiments.variant_for`), so a re-plan never flips it.
+    Stopping the experiment makes the winner's template the active one for its combination.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        STOPPED = "stopped", _("Stopped")
+
+    step = models.ForeignKey(
+        PolicyStep, verbose_name=_("policy step"), on_delete=models.CASCADE, related_name="experiments"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    hypothesis = models.TextField(_("hypothesis"), blank=True, help_text=_("What you expect, and why."))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
+    winner = models.ForeignKey(
+        "ExperimentVariant",
+        verbose_name=_("chosen variant"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("experiment")
+        verbose_name_plural = _("experiments")
+        ordering = ["-started_at", "-id"]
+        permissions = [("stop_experiment", _("Can stop an experiment and choose its winner"))]
+        constraints = [
+            # One running experiment per step: two would fight over the same messages.
+            models.UniqueConstraint(
+                fields=["step"], condition=Q(status="running"), name="one_running_experiment_per_step"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == self.Status.RUNNING
+
+
+class ExperimentVariant(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(_("label"), max_length=20, help_text=_("Short name shown in figures, e.g. A or B."))
+    template = models.ForeignKey(
+        MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT, related_name="experiment_variants"
+    )
+    weight = models.PositiveIntegerField(
+        _("weight"), default=1, help_text=_("Relative share of claims: weights 1 and 1 split 50/50.")
+    )
+
+    class Meta:
+        verbose_name = _("experiment variant")
+        verbose_name_plural = _("experiment variants")
+        ordering = ["experiment", "label", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "label"], name="experiment_variant_label_unique"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="experiment_variant_weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment.name}: {self.label}"

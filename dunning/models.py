@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import DunningPolicy, MessageTemplate, PolicyStep, Regime, Segment, Tone
+from campaigns.models import DunningPolicy, ExperimentVariant, MessageTemplate, PolicyStep, Regime, Segment, Tone
 from customers.models import Channel, Debtor, Language
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -234,6 +234,15 @@ class Message(models.Model):
     template_version = models.PositiveIntegerField(_("template version"), null=True, blank=True)
     segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
     segment_version = models.PositiveIntegerField(_("segment rule version"), null=True, blank=True)
+    # Set when the template came from a running experiment: the effect figures per variant read it.
+    experiment_variant = models.ForeignKey(
+        ExperimentVariant,
+        verbose_name=_("experiment variant"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
     scheduled_for = models.DateTimeField(_("scheduled for"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
     cancel_reason = models.CharField(_("cancel reason"), max_length=40, blank=True)
@@ -406,3 +415,29 @@ class MolliePayment(models.Model):
             and bool(self.checkout_url)
             and (self.expires_at is None or self.expires_at > moment)
         )
+
+
+class ChannelCost(models.Model):
+    """What one message on a channel costs from a date on (ESP, SMS provider, print and post).
+
+    Data, not code: prices change. Four decimals because an e-mail costs a tenth of a cent. The
+    dispatcher records the price in force on Message.cost; the effect figures fall back to this
+    table for messages sent before costs were recorded.
+    """
+
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    price_per_piece = models.DecimalField(_("price per piece (EUR)"), max_digits=8, decimal_places=4)
+    valid_from = models.DateField(_("valid from"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("channel cost")
+        verbose_name_plural = _("channel costs")
+        ordering = ["channel", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "valid_from"], name="channel_cost_channel_from_unique"),
+            models.CheckConstraint(condition=Q(price_per_piece__gte=0), name="channel_cost_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: € {self.price_per_piece} ({self.valid_from:%Y-%m-%d})"
