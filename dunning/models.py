@@ -255,6 +255,12 @@ class Message(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="bundled_messages"
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Set when a dispatcher claims the row (status SENDING). A row still SENDING long after this was
+    # interrupted mid-send: it is never re-sent blindly, a clerk reviews it (see dispatch.py).
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
+    # Letters: the PDF sent to the print house, and the daily print batch it went out in.
+    document = models.FileField(_("letter PDF"), upload_to="letters/%Y/%m/%d/", max_length=255, blank=True)
+    print_batch = models.CharField(_("print batch"), max_length=40, blank=True, db_index=True)
     last_error = models.TextField(_("last error"), blank=True)
     provider_id = models.CharField(_("provider id"), max_length=200, blank=True, db_index=True)
     cost = models.DecimalField(_("cost"), default=ZERO, **MONEY)
