@@ -136,6 +136,21 @@ ANYMAIL = {
 }
 SMS_BACKEND = env("SMS_BACKEND", default="dunning.channels.sms.ConsoleSMSBackend")
 SMS_SENDER = env("SMS_SENDER", default="Gemeente")
+# CM.com (SMS_BACKEND=dunning.channels.sms.CMSMSBackend): the product token from the CM.com portal.
+SMS_CM_PRODUCT_TOKEN = env("SMS_CM_PRODUCT_TOKEN", default="")
+SMS_CM_URL = env("SMS_CM_URL", default="https://gw.messaging.cm.com/v1.0/message")
+
+# The engine (dunning.windows, dunning.services.dispatch). Send windows are local times, HH:MM-HH:MM;
+# no channel sends on Sundays or Dutch public holidays whatever the window says.
+SEND_WINDOWS = {
+    "email": env("SEND_WINDOW_EMAIL", default="08:00-21:00"),
+    "sms": env("SEND_WINDOW_SMS", default="09:00-20:00"),
+    "letter": env("SEND_WINDOW_LETTER", default="07:00-17:00"),
+}
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=200)
+DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=5)  # then FAILED, for a clerk
+DISPATCH_RETRY_MINUTES = env.int("DISPATCH_RETRY_MINUTES", default=5)  # doubles per attempt
+DISPATCH_STALE_SENDING_MINUTES = env.int("DISPATCH_STALE_SENDING_MINUTES", default=30)
 PAYMENTS_WEBHOOK_SECRET = env("PAYMENTS_WEBHOOK_SECRET", default="")
 MOLLIE_API_KEY = env("MOLLIE_API_KEY", default="")
 
