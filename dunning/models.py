@@ -178,6 +178,25 @@ class Pause(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ended by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # When the schedule shift for the end of this pause was applied to the claim(s); a pause with a
+    # planned end is resumed by the daily job once the end has passed, exactly once.
+    resumed_at = models.DateTimeField(_("schedule resumed at"), null=True, blank=True, editable=False)
+    arrangement = models.ForeignKey(
+        "PaymentArrangement",
+        verbose_name=_("payment arrangement"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pauses",
+    )
 
     class Meta:
         verbose_name = _("pause")
@@ -447,3 +466,262 @@ class ChannelCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()}: € {self.price_per_piece} ({self.valid_from:%Y-%m-%d})"
+
+
+class CostKind(models.TextChoices):
+    """Costs a claim can carry besides its principal (legal basis in docs/legal.md)."""
+
+    AANMANING = "aanmaning", _("Aanmaning costs (Kostenwet)")
+    DWANGBEVEL = "dwangbevel", _("Dwangbevel costs (Kostenwet)")
+    AWB_FEE = "awb_fee", _("Aanmaning fee (Awb 4:113)")
+    WIK = "wik", _("Collection costs (WIK, art. 6:96 BW)")
+
+
+class CostRate(models.Model):
+    """An indexed or municipality-set cost amount, valid for a period and an amount band.
+
+    Data, not code: the Kostenwet amounts change every year and the Awb fee is a choice of the
+    municipality. A rate applies to amounts from `band_from` (inclusive) up to `band_below`
+    (exclusive; empty means no upper bound), on dates from `valid_from` to `valid_until` (inclusive;
+    empty means until further notice). Overlaps per regime and kind are refused by the admin form
+    (`dunning.selectors.legal.cost_rate_overlaps`). WIK costs are a formula in law (dunning.fees).
+    """
+
+    regime = models.CharField(_("legal regime"), max_length=16, choices=Regime.choices)
+    kind = models.CharField(
+        _("cost kind"),
+        max_length=16,
+        choices=[(k.value, k.label) for k in CostKind if k != CostKind.WIK],
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True, help_text=_("Inclusive; empty: open."))
+    band_from = models.DecimalField(
+        _("for amounts from"), default=ZERO, help_text=_("Inclusive, on the open amount the notice covers."), **MONEY
+    )
+    band_below = models.DecimalField(
+        _("for amounts below"), null=True, blank=True, help_text=_("Exclusive; empty: no upper bound."), **MONEY
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    is_verified = models.BooleanField(
+        _("checked against the source"),
+        default=False,
+        help_text=_("Untick for placeholders; unchecked rates are flagged on every approval page."),
+    )
+    source = models.CharField(_("source"), max_length=300, blank=True, help_text=_("Law, article, publication."))
+    note = models.TextField(_("note"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("cost rate")
+        verbose_name_plural = _("cost rates")
+        ordering = ["regime", "kind", "-valid_from", "band_from"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="cost_rate_amount_non_negative"),
+            models.CheckConstraint(condition=Q(band_from__gte=0), name="cost_rate_band_from_non_negative"),
+            models.CheckConstraint(
+                condition=Q(band_below__isnull=True) | Q(band_below__gt=F("band_from")),
+                name="cost_rate_band_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="cost_rate_validity_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["regime", "kind", "valid_from"], name="cost_rate_lookup_idx")]
+
+    def __str__(self) -> str:
+        upper = f"< € {self.band_below}" if self.band_below is not None else "+"
+        return f"{self.get_kind_display()} {self.valid_from:%Y-%m-%d}: € {self.band_from} {upper} -> € {self.amount}"
+
+    def covers(self, *, on, amount: Decimal) -> bool:
+        in_period = self.valid_from <= on and (self.valid_until is None or on <= self.valid_until)
+        in_band = self.band_from <= amount and (self.band_below is None or amount < self.band_below)
+        return in_period and in_band
+
+
+class LegalNotice(models.Model):
+    """Evidence of a notice that starts a legal term: when it left, when it counts as received, the term.
+
+    One per message. For the WIK 14-day letter this is what makes charging collection costs lawful:
+    the term ran from the day after (presumed) receipt and the letter stated the exact costs.
+    """
+
+    class Kind(models.TextChoices):
+        WIK_LETTER = "wik_letter", _("14-day letter (WIK)")
+        TAX_AANMANING = "tax_aanmaning", _("Aanmaning (Invorderingswet)")
+        AWB_AANMANING = "awb_aanmaning", _("Aanmaning (Awb 4:112)")
+        DWANGBEVEL = "dwangbevel", _("Dwangbevel")
+        FINAL_NOTICE = "final_notice", _("Final notice")
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="legal_notices")
+    message = models.OneToOneField(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="legal_notice"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    sent_at = models.DateTimeField(_("sent at"))
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    presumed_received_on = models.DateField(_("received on (presumed)"))
+    term_days = models.PositiveSmallIntegerField(_("term (days)"))
+    term_ends_on = models.DateField(_("term ends on (inclusive)"))
+    cost_kind = models.CharField(_("cost kind stated"), max_length=16, choices=CostKind.choices, blank=True)
+    costs_stated = models.DecimalField(_("costs stated"), default=ZERO, **MONEY)
+    open_amount_stated = models.DecimalField(_("open amount at sending"), default=ZERO, **MONEY)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("legal notice")
+        verbose_name_plural = _("legal notices")
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(costs_stated__gte=0), name="legal_notice_costs_non_negative"),
+            models.CheckConstraint(
+                condition=Q(term_ends_on__gte=F("presumed_received_on")), name="legal_notice_term_after_receipt"
+            ),
+        ]
+        indexes = [models.Index(fields=["claim", "kind"], name="legal_notice_claim_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.claim.payment_reference}: term ends {self.term_ends_on:%Y-%m-%d}"
+
+    def term_has_passed(self, today) -> bool:
+        return today > self.term_ends_on
+
+
+class ClaimCost(models.Model):
+    """One cost charged on a claim (claim.costs_amount is their sum), with what justified it."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="cost_lines")
+    kind = models.CharField(_("cost kind"), max_length=16, choices=CostKind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    vat_amount = models.DecimalField(_("of which VAT"), default=ZERO, **MONEY)
+    basis_amount = models.DecimalField(_("computed on open amount"), **MONEY)
+    notice = models.ForeignKey(LegalNotice, on_delete=models.PROTECT, null=True, blank=True, related_name="costs")
+    proposal = models.ForeignKey(
+        EscalationProposal, on_delete=models.PROTECT, null=True, blank=True, related_name="costs"
+    )
+    rate = models.ForeignKey(CostRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    charged_at = models.DateTimeField(_("charged at"))
+    charged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("charged cost")
+        verbose_name_plural = _("charged costs")
+        ordering = ["charged_at", "id"]
+        constraints = [
+            # Each kind of cost is charged at most once per claim.
+            models.UniqueConstraint(fields=["claim", "kind"], name="claim_cost_once_per_kind"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="claim_cost_amount_positive"),
+            models.CheckConstraint(condition=Q(vat_amount__gte=0), name="claim_cost_vat_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: € {self.amount}"
+
+
+class PaymentArrangement(models.Model):
+    """A payment plan for one or more claims of one debtor; while active, dunning on those claims pauses."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PENDING_CANCELLATION = "cancelled_pending_confirmation", _("Missed twice: cancel? (needs confirmation)")
+        CANCELLED = "cancelled", _("Cancelled")
+        COMPLETED = "completed", _("Completed")
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="arrangements")
+    claims = models.ManyToManyField(Claim, related_name="arrangements", verbose_name=_("claims"))
+    total = models.DecimalField(_("total"), **MONEY)
+    starts_on = models.DateField(_("starts on"))
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices, default=Status.ACTIVE)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("agreed by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    pending_since = models.DateTimeField(_("cancellation proposed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("payment arrangement")
+        verbose_name_plural = _("payment arrangements")
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(total__gt=0), name="arrangement_total_positive")]
+        indexes = [models.Index(fields=["status"], name="arrangement_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{_('Arrangement')} {self.pk}: € {self.total} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.ACTIVE, self.Status.PENDING_CANCELLATION)
+
+
+class Instalment(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PAID = "paid", _("Paid")
+        MISSED = "missed", _("Missed")
+
+    arrangement = models.ForeignKey(PaymentArrangement, on_delete=models.CASCADE, related_name="instalments")
+    number = models.PositiveSmallIntegerField(_("number"))
+    due_on = models.DateField(_("due on"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    paid_amount = models.DecimalField(_("paid"), default=ZERO, **MONEY)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    missed_at = models.DateTimeField(_("first found missed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("instalment")
+        verbose_name_plural = _("instalments")
+        ordering = ["arrangement", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["arrangement", "number"], name="instalment_number_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+            models.CheckConstraint(condition=Q(paid_amount__gte=0), name="instalment_paid_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.due_on:%Y-%m-%d} € {self.amount} ({self.get_status_display()})"
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(self.amount - self.paid_amount, ZERO)
+
+
+class InstalmentReminder(models.Model):
+    """A friendly reminder for one missed instalment: its own small outbox row.
+
+    Not a Message: a Message belongs to a policy step (unique per claim and step) and its templates
+    are chosen per step kind; an instalment reminder belongs to the arrangement, so it has its own
+    row, written before sending and updated after (same pattern as the outbox).
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    instalment = models.OneToOneField(Instalment, on_delete=models.CASCADE, related_name="reminder")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.DUTCH)
+    recipient = models.CharField(_("recipient"), max_length=255, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("instalment reminder")
+        verbose_name_plural = _("instalment reminders")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.instalment} / {self.get_channel_display()} ({self.get_status_display()})"
