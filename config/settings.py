@@ -195,3 +195,7 @@ LOGGING = {
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 SYSTEM_USERNAME = "system"
+
+# Effect figures are shown only for groups of at least this many distinct debtors (GDPR: group level,
+# no individual's behaviour readable from a report); smaller groups merge into "other".
+EFFECT_MIN_GROUP_SIZE = env.int("EFFECT_MIN_GROUP_SIZE", default=10)
