@@ -45,6 +45,8 @@ CLERK_PERMISSIONS = (
     | _crud("dunning.claim", "add", "change")
     | _crud("dunning.pause", "add", "change")
     | {"dunning.match_payment"}
+    # Citizens often make a data-subject request by phone: clerks register it, compliance officers handle it.
+    | _crud("compliance.datasubjectrequest", "add", "view")
 )
 
 TEAM_LEAD_PERMISSIONS = (
@@ -57,7 +59,14 @@ TEAM_LEAD_PERMISSIONS = (
     | {"dunning.decide_escalationproposal"}
 )
 
-COMPLIANCE_OFFICER_PERMISSIONS = _VIEW_BUSINESS | {"auditlog.view_logentry"}
+COMPLIANCE_OFFICER_PERMISSIONS = (
+    _VIEW_BUSINESS
+    | {"auditlog.view_logentry"}
+    | _crud("compliance.retentionrule", "add", "change", "view")
+    | _crud("compliance.purgerun", "view")
+    | _crud("compliance.datasubjectrequest", "add", "change", "view")
+    | {"compliance.handle_datasubjectrequest"}
+)
 
 ROLES: dict[str, set[str]] = {
     CLERK: CLERK_PERMISSIONS,
