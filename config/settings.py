@@ -154,6 +154,11 @@ DISPATCH_STALE_SENDING_MINUTES = env.int("DISPATCH_STALE_SENDING_MINUTES", defau
 PAYMENTS_WEBHOOK_SECRET = env("PAYMENTS_WEBHOOK_SECRET", default="")
 MOLLIE_API_KEY = env("MOLLIE_API_KEY", default="")
 
+# WIK collection costs may be raised by VAT when the municipality cannot reclaim the VAT it pays on them
+# (Besluit vergoeding voor buitengerechtelijke incassokosten, art. 2 lid 3); see docs/legal.md.
+DUNNING_WIK_ADD_VAT = env.bool("DUNNING_WIK_ADD_VAT", default=False)
+DUNNING_VAT_PERCENT = env.int("DUNNING_VAT_PERCENT", default=21)
+
 # The municipality's own details, printed in messages and letters.
 MUNICIPALITY = {
     "name": env("MUNICIPALITY_NAME", default="Gemeente Voorbeeld"),
