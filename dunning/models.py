@@ -725,3 +725,13 @@ class InstalmentReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instalment} / {self.get_channel_display()} ({self.get_status_display()})"
+
+
+class EffectFigures(Message):
+    """No table of its own: the admin's entry for the effect figures page and its view permission."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("effect figures")
+        verbose_name_plural = _("effect figures")
+        default_permissions = ("view",)
