@@ -56,18 +56,20 @@ def _actor_context(actor):
     return set_actor(actor)
 
 
-def claim_for_reference(reference_text: str) -> Claim | None:
+def claim_for_reference(reference_text: str, *, structured_reference: str = "") -> Claim | None:
     """The claim a reference or a remittance text points at, or None.
 
     Tries the text as one reference (with or without spaces, dots, dashes), then every valid
     betalingskenmerk found inside free text ("BETALINGSKENM. 5000 0567 8901 2345 aanslag 2026").
     """
     text = (reference_text or "").strip()
-    if not text:
+    structured = payment_reference_normalise((structured_reference or "").strip())
+    if not text and not structured:
         return None
     whole = payment_reference_normalise(text)
-    candidates = [whole] if whole else []
-    candidates += [ref for ref in payment_references_in_text(text) if ref != whole]
+    # A structured reference (Strd/CdtrRefInf/Ref, /REMI/STRD/CUR/) is taken as written, first.
+    candidates = [ref for ref in (structured, whole) if ref]
+    candidates += [ref for ref in payment_references_in_text(text) if ref not in candidates]
     if not candidates:
         return None
     found = {c.payment_reference: c for c in Claim.objects.filter(payment_reference__in=candidates)}
@@ -172,6 +174,7 @@ def payment_record(
     reference_text: str = "",
     payer_name: str = "",
     payer_account: str = "",
+    structured_reference: str = "",
     now: datetime | None = None,
     actor=None,
 ) -> PaymentRecorded:
@@ -193,7 +196,7 @@ def payment_record(
                     amount=amount,
                     currency=currency,
                     paid_at=paid_at,
-                    reference_text=(reference_text or "")[:500],
+                    reference_text=" ".join(p for p in (structured_reference, reference_text) if p)[:500],
                     payer_name=(payer_name or "")[:200],
                     payer_account=(payer_account or "")[:34],
                 )
@@ -203,7 +206,7 @@ def payment_record(
                 raise
             return PaymentRecorded(payment=existing, created=False)
 
-        claim = claim_for_reference(reference_text)
+        claim = claim_for_reference(reference_text, structured_reference=structured_reference)
         if claim is None:
             logger.info("payment %s/%s recorded unmatched", source, external_id)
             return PaymentRecorded(payment=payment, created=True)
