@@ -205,7 +205,11 @@ def selection_for(rule: RetentionRule, now) -> Selection:
     if category == DataCategory.DEBTOR_CONTACT:
         expired = (
             Debtor.objects.filter(anonymised_at__isnull=True)
-            .annotate(last_closed=Max(Coalesce("claims__settled_at", "claims__updated_at")))
+            .annotate(
+                last_closed=Max(
+                    Coalesce("claims__settled_at", "claims__updated_at"), filter=~Q(claims__status=Claim.Status.OPEN)
+                )
+            )
             .filter(Q(last_closed__lt=cutoff) | Q(last_closed__isnull=True, created_at__lt=cutoff))
         )
         return Selection(expired, debtor_hold(now, "pk"), _apply_debtor_contact)

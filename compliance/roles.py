@@ -33,6 +33,10 @@ _BUSINESS_MODELS = (
     "campaigns.dunningpolicy",
     "campaigns.policystep",
     "campaigns.stepoverride",
+    "campaigns.experiment",
+    "campaigns.experimentvariant",
+    "dunning.channelcost",
+    "dunning.effectfigures",
 )
 
 _VIEW_BUSINESS = set().union(*(_crud(model, "view") for model in _BUSINESS_MODELS))
@@ -57,6 +61,10 @@ TEAM_LEAD_PERMISSIONS = (
     | _crud("campaigns.policystep", "add", "change", "delete")
     | _crud("campaigns.stepoverride", "add", "change", "delete")
     | {"dunning.decide_escalationproposal"}
+    | _crud("campaigns.experiment", "add", "change")
+    | _crud("campaigns.experimentvariant", "add", "change", "delete")
+    | {"campaigns.stop_experiment"}
+    | _crud("dunning.channelcost", "add", "change")
 )
 
 COMPLIANCE_OFFICER_PERMISSIONS = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from datetime import datetime
@@ -163,6 +164,19 @@ def _explain_function():
     return None
 
 
+def _plain(value):
+    """Dataclasses, models and containers made JSON-friendly (models by their name, not their fields)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    return value
+
+
 def segment_explanation(*, debtor: Debtor) -> dict:
     """Why the debtor is in a segment: the engine's own explanation if it offers one, and the segments
     (with purpose, rules and version) that chose each message sent to them."""
@@ -181,8 +195,7 @@ def segment_explanation(*, debtor: Debtor) -> dict:
                 explanation = {"error": f"{type(error).__name__}"}
         except Exception as error:
             explanation = {"error": f"{type(error).__name__}"}
-        if hasattr(explanation, "__dict__") and not isinstance(explanation, dict):
-            explanation = {k: v for k, v in vars(explanation).items() if not k.startswith("_")}
+        explanation = _plain(explanation)
     used = (
         Message.objects.filter(claim__debtor=debtor, segment__isnull=False)
         .values_list("segment_id", "segment_version")
@@ -361,7 +374,15 @@ def template_minimisation(template) -> dict:
     """Which allowlisted variables a template uses, which are personal, and any not allowed for its step kind."""
     from campaigns.variables import ALLOWED_BY_STEP_KIND, VARIABLES, personal_variables
 
-    used = template_variables(template.subject, template.body) & set(VARIABLES)
+    try:  # the campaigns app's own parser (walks the node tree, knows loop variables), when present
+        from campaigns.templating import template_variables as campaigns_variables
+
+        used = set()
+        for text in (template.subject, template.body):
+            used |= campaigns_variables(text) if text else set()
+    except Exception:
+        used = template_variables(template.subject, template.body)
+    used &= set(VARIABLES)
     allowed = ALLOWED_BY_STEP_KIND.get(template.step_kind, frozenset())
     return {
         "used": sorted(used),

@@ -14,6 +14,9 @@ class ScheduleSpec:
     func: str
     minutes: int
     why: str
+    # Optional cron expression (local time); when set it decides the run times and `minutes` only documents
+    # the interval.
+    cron: str = ""
 
 
 SCHEDULES: tuple[ScheduleSpec, ...] = (
@@ -29,5 +32,27 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         func="dunning.tasks.dispatch",
         minutes=1,
         why="Planned messages leave within a minute of their send time; each run claims a bounded batch.",
+    ),
+    ScheduleSpec(
+        name="dispatch_housekeeping",
+        func="dunning.tasks.housekeeping",
+        minutes=15,
+        why="A send interrupted by a crash shows up as failed-for-review within half an hour (the staleness "
+        "limit plus this interval) instead of waiting in SENDING unseen; cheap, two conditional updates.",
+    ),
+    ScheduleSpec(
+        name="print_batch",
+        func="dunning.tasks.print_batch",
+        minutes=24 * 60,
+        cron="30 6 * * 1-6",
+        why="The print house collects one merged PDF and manifest per working day (Monday-Saturday, 06:30, "
+        "before the first pickup); letters generated later wait for the next morning's batch.",
+    ),
+    ScheduleSpec(
+        name="purge",
+        func="compliance.tasks.purge",
+        minutes=24 * 60,
+        why="Retention periods are counted in days and months, so once a day keeps every rule within a day of "
+        "its period; the purge is set-based and idempotent, so a late or repeated run only finds less to do.",
     ),
 )
