@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from campaigns.models import PolicyStep, StepKind
 from dunning.models import Claim, CostRate, LegalNotice, Message, Pause
@@ -56,23 +56,23 @@ def next_step_due_on(claim: Claim, step: PolicyStep) -> date:
     return claim.due_on + timedelta(days=step.offset_days + claim.schedule_shift_days)
 
 
-def steps_done_q() -> Q:
-    """Messages that mean their step happened (or was decided): all but those cancelled by a pause."""
-    return ~Q(status=Message.Status.CANCELLED, cancel_reason=CANCEL_REASON_PAUSED)
-
-
 def next_open_step(claim: Claim) -> PolicyStep | None:
-    """The first step of the claim's policy that has not happened yet (pause-cancelled steps count as open)."""
+    """The step the planner will plan next for `claim`: the first after the last step that has a message.
+
+    Mirrors the planner (dunning.services.planning): a step whose message was cancelled (by a pause,
+    a rejection) counts as handled, and the schedule moves on to the following step.
+    """
     if claim.policy_id is None:
         return None
-    done = Message.objects.filter(claim=claim).filter(steps_done_q()).values("step_id")
-    return (
-        PolicyStep.objects.filter(policy_id=claim.policy_id)
-        .exclude(kind=StepKind.PAYMENT_CONFIRMATION)
-        .exclude(pk__in=done)
-        .order_by("order")
-        .first()
+    steps = PolicyStep.objects.filter(policy_id=claim.policy_id).exclude(kind=StepKind.PAYMENT_CONFIRMATION)
+    last = (
+        Message.objects.filter(claim=claim, step__policy_id=claim.policy_id)
+        .exclude(step__kind=StepKind.PAYMENT_CONFIRMATION)
+        .aggregate(last=Max("step__order"))["last"]
     )
+    if last is not None:
+        steps = steps.filter(order__gt=last)
+    return steps.order_by("order").first()
 
 
 def latest_notice(*, claim: Claim, kinds: tuple[str, ...]) -> LegalNotice | None:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from auditlog.context import auditlog_value, set_actor
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.signals import pre_save
 from django.utils import timezone
 
 from campaigns.models import Regime
@@ -53,10 +54,25 @@ class CostsNotAllowed(Exception):
     """Costs cannot be charged (yet): the message says why, for the person deciding."""
 
 
-def actor_context(actor):
-    """Name `actor` in the audit trail unless a request (auditlog middleware) or a job already did."""
+def _actor_already_set() -> bool:
+    """Whether a set_actor block (request middleware, job) is active right now.
+
+    auditlog's context variable keeps its last value after the block ends, so a value alone proves
+    nothing; the block is active while its pre_save receiver is connected.
+    """
     current = auditlog_value.get(None)
-    if actor is None or (current and current.get("actor") is not None):
+    if not current or current.get("actor") is None:
+        return False
+    duid = current.get("signal_duid")
+    return any(lookup[0] == duid for lookup, *_ in pre_save.receivers)
+
+
+def actor_context(actor):
+    """Name `actor` in the audit trail unless a request (auditlog middleware) or a job already did.
+
+    Never nests set_actor: a nested block would leave the outer block's receiver connected for good.
+    """
+    if actor is None or _actor_already_set():
         return contextlib.nullcontext()
     return set_actor(actor)
 
