@@ -81,7 +81,7 @@ def test_payments_are_applied_to_instalments_in_due_order(clerk):
 
 
 def test_a_missed_instalment_gets_one_friendly_reminder(clerk):
-    claim, arrangement, _ = arrangement_for(clerk)
+    _claim, arrangement, _ = arrangement_for(clerk)
     result = arrangements_refresh(now=at(date(2026, 2, 18)))  # 15 Feb + 3 grace days: not yet missed
     assert result.missed == 0
     result = arrangements_refresh(now=at(date(2026, 2, 19)))
@@ -120,7 +120,7 @@ def test_two_misses_wait_for_a_person_then_dunning_resumes_without_a_burst(clerk
 
 
 def test_a_person_can_keep_the_arrangement_with_a_new_date_for_the_missed_instalments(clerk):
-    claim, arrangement, _ = arrangement_for(clerk)
+    _claim, arrangement, _ = arrangement_for(clerk)
     arrangements_refresh(now=at(date(2026, 2, 20)))
     arrangements_refresh(now=at(date(2026, 3, 20)))
     arrangement_keep(arrangement=arrangement, actor=clerk, note="Debtor called", now=at(date(2026, 3, 21)))
