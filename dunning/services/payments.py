@@ -48,12 +48,24 @@ class PaymentRecorded:
     confirmation: Message | None = None
 
 
+@contextlib.contextmanager
 def _actor_context(actor):
-    """Name `actor` in the audit trail unless a request (auditlog middleware) or a job already did."""
-    current = auditlog_value.get(None)
-    if actor is None or (current and current.get("actor") is not None):
-        return contextlib.nullcontext()
-    return set_actor(actor)
+    """Name `actor` in the audit trail for the duration, then restore what was there.
+
+    auditlog's `set_actor` leaves its context behind on exit (it only disconnects its signal), which
+    would both hide an outer request's actor afterwards and make a stale actor look current; so the
+    previous context is put back explicitly.
+    """
+    if actor is None:
+        yield
+        return
+    previous = auditlog_value.get(None)
+    try:
+        with set_actor(actor):
+            yield
+    finally:
+        if previous is not None:
+            auditlog_value.set(previous)
 
 
 def claim_for_reference(reference_text: str, *, structured_reference: str = "") -> Claim | None:

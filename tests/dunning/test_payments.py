@@ -196,3 +196,21 @@ def test_settled_at_is_the_recording_time_by_default():
     )
     claim.refresh_from_db()
     assert claim.settled_at >= before
+
+
+def test_a_clerk_match_is_audit_logged_with_the_clerk_as_actor(clerk):
+    from auditlog.models import LogEntry
+    from auditlog.registry import auditlog
+
+    registered = auditlog.contains(Payment)
+    if not registered:  # the compliance work registers it; make the test independent of that
+        auditlog.register(Payment)
+    try:
+        claim = make_claim()
+        unmatched = record("onbekend", "125.00").payment
+        payment_match(payment_id=unmatched.pk, claim_id=claim.pk, actor=clerk, now=NOW)
+        entries = LogEntry.objects.get_for_object(unmatched).filter(action=LogEntry.Action.UPDATE)
+        assert entries.filter(actor=clerk).exists()
+    finally:
+        if not registered:
+            auditlog.unregister(Payment)
