@@ -600,6 +600,14 @@ class VariantFigures:
     def rate(self) -> float | None:
         return self.paid / self.n if self.n else None
 
+    @property
+    def interval_bar(self) -> tuple[str, str] | None:
+        """(left, width) in percent, for drawing the interval as a bar."""
+        if self.interval is None:
+            return None
+        low, high = self.interval
+        return f"{low * 100:.1f}", f"{(high - low) * 100:.1f}"
+
 
 def experiment_figures(*, experiment, now: datetime | None = None, min_size: int | None = None) -> list:
     """Per variant: the effect figures since the experiment started and the payment rate within

@@ -1,0 +1,1 @@
+from campaigns import admin_experiments  # noqa: F401
