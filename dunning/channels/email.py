@@ -37,7 +37,7 @@ def email_send(*, to: str, subject: str, body: str, message_id: int, tags: list[
     if status is not None:
         if status.status and status.status & {"rejected", "invalid"}:
             raise PermanentChannelError(f"ESP status {sorted(status.status)}", invalid_recipient=True)
-        provider_id = status.message_id or ""
+        provider_id = "" if status.message_id is None else status.message_id
     else:  # a plain Django backend (console, SMTP): our own Message-ID is the best handle
         provider_id = email.extra_headers.get("Message-ID") or make_msgid(domain="dunning.local")
     return SendResult(provider_id=str(provider_id), recipient=to)
