@@ -133,11 +133,9 @@ class ClaimAdmin(admin.ModelAdmin):
         "reference_display",
         "debtor_link",
         "kind",
-        "regime",
         "open_amount",
         "due_on",
         "status",
-        "policy",
     )
     list_display_links = ("reference_display",)
     list_filter = ("status", "kind", "regime", DueDateFilter, ("due_on", DueDateRangeFilter), "policy")

@@ -11,8 +11,10 @@ from typing import Any
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.models import StepKind
 from dunning.models import Claim, DeliveryEvent, EscalationProposal, Message, Pause, Payment
 
 # A claim's history is a handful of rows; the cap only protects the page from pathological data.
@@ -27,6 +29,11 @@ class TimelineEntry:
     obj: Any = None
     details: list[tuple[str, str]] = field(default_factory=list)
     events: list[DeliveryEvent] = field(default_factory=list)
+
+
+def _money(amount) -> str:
+    # Formatted for the active language: "€ 1.234,50" in Dutch, "€ 1,234.50" in English.
+    return f"€ {number_format(amount, 2, force_grouping=True)}"
 
 
 def _start_of(day: date) -> datetime:
@@ -60,7 +67,7 @@ def _message_entry(message: Message) -> TimelineEntry:
 
 def _payment_entry(payment: Payment) -> TimelineEntry:
     details = [
-        (_("amount"), f"€ {payment.amount}"),
+        (_("amount"), _money(payment.amount)),
         (_("source"), payment.source),
         (_("match status"), payment.get_match_status_display()),
     ]
@@ -84,16 +91,19 @@ def _proposal_entry(proposal: EscalationProposal) -> TimelineEntry:
     details = [
         (_("status"), proposal.get_status_display()),
         (_("proposed action"), proposal.action),
-        (_("costs to be charged"), f"€ {proposal.proposed_costs}"),
+        (_("costs to be charged"), _money(proposal.proposed_costs)),
     ]
     if proposal.needs_second_approval:
         details.append((_("needs a second approver"), _("yes")))
     if proposal.decision_reason:
         details.append((_("reason for the decision"), proposal.decision_reason))
+    title = str(_("Escalation proposal"))
+    if proposal.step.kind != StepKind.ESCALATION:
+        title = f"{title}: {proposal.step.get_kind_display()}"
     return TimelineEntry(
         at=proposal.created_at,
         kind="proposal",
-        title=f"{_('Escalation proposal')}: {proposal.step.get_kind_display()}",
+        title=title,
         obj=proposal,
         details=details,
     )
