@@ -37,6 +37,12 @@ _BUSINESS_MODELS = (
     "campaigns.experimentvariant",
     "dunning.channelcost",
     "dunning.effectfigures",
+    "dunning.costrate",
+    "dunning.legalnotice",
+    "dunning.claimcost",
+    "dunning.paymentarrangement",
+    "dunning.instalment",
+    "dunning.instalmentreminder",
 )
 
 _VIEW_BUSINESS = set().union(*(_crud(model, "view") for model in _BUSINESS_MODELS))
@@ -48,6 +54,9 @@ CLERK_PERMISSIONS = (
     | _crud("customers.careflag", "add", "change")
     | _crud("dunning.claim", "add", "change")
     | _crud("dunning.pause", "add", "change")
+    # "change" on messages only unlocks the outbox's retry/cancel actions: every message field is read-only.
+    | _crud("dunning.message", "change")
+    | _crud("dunning.paymentarrangement", "add", "change")
     | {"dunning.match_payment"}
     # Citizens often make a data-subject request by phone: clerks register it, compliance officers handle it.
     | _crud("compliance.datasubjectrequest", "add", "view")
@@ -61,6 +70,8 @@ TEAM_LEAD_PERMISSIONS = (
     | _crud("campaigns.policystep", "add", "change", "delete")
     | _crud("campaigns.stepoverride", "add", "change", "delete")
     | {"dunning.decide_escalationproposal"}
+    # Indexed and municipality-set cost amounts (Kostenwet, Awb fee) are data team leads keep current.
+    | _crud("dunning.costrate", "add", "change", "delete")
     | _crud("campaigns.experiment", "add", "change")
     | _crud("campaigns.experimentvariant", "add", "change", "delete")
     | {"campaigns.stop_experiment"}

@@ -49,6 +49,13 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         "before the first pickup); letters generated later wait for the next morning's batch.",
     ),
     ScheduleSpec(
+        name="legal_housekeeping",
+        func="dunning.tasks_legal.legal_housekeeping",
+        minutes=60,
+        why="Legal terms and instalments are counted in days, so hourly keeps every pause end, cost proposal and "
+        "missed-instalment reminder within the day it falls due; each step is idempotent and set-based.",
+    ),
+    ScheduleSpec(
         name="purge",
         func="compliance.tasks.purge",
         minutes=24 * 60,
