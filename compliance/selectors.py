@@ -349,6 +349,7 @@ def register_rows(register: dict) -> list[tuple[str, str, str]]:
 
 _NAME = re.compile(r"(?<![\w.'\"])([A-Za-z_]\w*)")
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "None", "True", "False", "as", "with", "only", "reversed"})
 
 
 def template_variables(*texts: str) -> set[str]:
@@ -365,7 +366,8 @@ def template_variables(*texts: str) -> set[str]:
             for piece in re.split(r"\s+", contents):
                 head = piece.split("|")[0]
                 for match in _NAME.finditer(head):
-                    names.add(match.group(1))
+                    if match.group(1) not in _KEYWORDS:
+                        names.add(match.group(1))
                     break
     return names
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from auditlog.context import auditlog_value
 from auditlog.models import LogEntry
 from auditlog.signals import accessed
 from django.contrib.contenttypes.models import ContentType
@@ -31,16 +30,6 @@ _ACTIONS = {
     "delete": LogEntry.Action.DELETE,
     "access": LogEntry.Action.ACCESS,
 }
-
-
-def _current_actor(actor):
-    if actor is not None:
-        return actor
-    try:
-        context_actor = auditlog_value.get().get("actor")
-    except LookupError:
-        context_actor = None
-    return context_actor or system_user()
 
 
 def bulk_change_record(
@@ -66,16 +55,22 @@ def bulk_change_record(
     if extra:
         data.update(extra)
     opts = model._meta
-    return LogEntry.objects.create(
+    # With actor=None, auditlog's own pre_save fills in the actor of an active set_actor()/request context
+    # (its context variable outlives the context, so it must not be read directly); else the system user.
+    entry = LogEntry.objects.create(
         content_type=ContentType.objects.get_for_model(model),
         object_pk="",
         object_id=None,
         object_repr=f"{opts.label_lower} ({int(count)} rows)",
         action=code,
         changes={},
-        actor=_current_actor(actor),
+        actor=actor if actor is not None and actor.pk else None,
         additional_data=data,
     )
+    if entry.actor_id is None:
+        entry.actor = system_user()
+        entry.save(update_fields=["actor"])
+    return entry
 
 
 def access_record(*, instance: models.Model, actor=None) -> None:
