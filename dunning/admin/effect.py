@@ -9,9 +9,10 @@ from datetime import date, timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import DunningPolicy, StepKind, Tone
@@ -24,6 +25,7 @@ from dunning.selectors.effect import CURVE_DAYS, dashboard_figures, effect_figur
 # does not load the demo generator).
 DEMO_PREFIX = "DEMO-"
 CHART_PERIOD_DAYS = 365
+DASHBOARD_CURVES_CACHE_SECONDS = 600
 
 
 def data_is_simulated() -> bool:
@@ -160,7 +162,13 @@ def dashboard_context(request) -> dict:
         )
         if cost_rows
         else "",
-        "curve_charts": _curve_charts(start=start, end=end, now=now),
+        # The curves read a year of messages: cached briefly so the landing page stays fast on a large
+        # database; today's figures above are always live.
+        "curve_charts": cache.get_or_set(
+            f"effect-dashboard-curves:{today.isoformat()}:{translation.get_language()}",
+            lambda: _curve_charts(start=start, end=end, now=now),
+            DASHBOARD_CURVES_CACHE_SECONDS,
+        ),
         "curve_days": CURVE_DAYS,
         "simulated": data_is_simulated(),
         "can_view_effect": user.has_perm("dunning.view_effectfigures"),

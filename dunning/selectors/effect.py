@@ -143,8 +143,8 @@ def _median_value(raw) -> float | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, int | float):
-        return float(raw)
-    return float(statistics.median(float(value) for value in str(raw).split(",")))
+        return round(float(raw), 2)
+    return round(float(statistics.median(float(value) for value in str(raw).split(","))), 2)
 
 
 def _rate_at(day_alias: str):
@@ -227,7 +227,12 @@ class EffectRow:
 
     @property
     def cost_per_euro(self) -> Decimal | None:
-        return (self.cost / self.collected).quantize(Decimal("0.0001")) if self.collected else None
+        return (self.cost / self.collected).quantize(Decimal("0.000001")) if self.collected else None
+
+    @property
+    def cost_per_100_euro(self) -> Decimal | None:
+        """Cost per euro reads as 0.0000 for e-mail; per 100 euro collected is what the page shows."""
+        return (self.cost * 100 / self.collected).quantize(CENT) if self.collected else None
 
     def __getitem__(self, name):  # lets templates and tests read keys as row.key fields
         return self.key[name]

@@ -122,7 +122,8 @@ def test_it_computes_the_figures_of_a_group_it_shows(history):
     assert g1.cost == Decimal("0.108")  # 2 x 0.05 recorded + 8 x 0.001 e-mail price
     assert g1.cost_per_message == Decimal("0.0108")
     assert g1.collected == Decimal("600")  # the 40-day payment is outside the 30-day window
-    assert g1.cost_per_euro == Decimal("0.0002")
+    assert g1.cost_per_euro == Decimal("0.000180")
+    assert g1.cost_per_100_euro == Decimal("0.02")
     assert g1.avoided == 0
 
 

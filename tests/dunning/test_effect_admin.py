@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +13,14 @@ from campaigns.models import Experiment, ExperimentVariant, MessageTemplate, Ton
 from dunning.models import ChannelCost, Claim, Message
 from tests.conftest import PASSWORD
 from tests.factories import make_claim, make_debtor, make_policy, make_segment, make_template
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The dashboard caches its curves for a few minutes; every test starts without them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

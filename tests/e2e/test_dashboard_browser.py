@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +32,14 @@ pytestmark = [
         reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)",
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The dashboard caches its curves for a few minutes; every test starts without them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
