@@ -42,8 +42,11 @@ class ChannelCostAdmin(admin.ModelAdmin):
 
 
 class EffectFilterForm(forms.Form):
-    start = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("up to and including"), widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type="date"> only takes ISO dates, whatever the page's language.
+    start = forms.DateField(label=_("from"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    end = forms.DateField(
+        label=_("up to and including"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     policy = forms.ModelChoiceField(
         label=_("policy"), queryset=DunningPolicy.objects.order_by("name"), required=False, empty_label=_("all")
     )
