@@ -735,3 +735,13 @@ class EffectFigures(Message):
         verbose_name = _("effect figures")
         verbose_name_plural = _("effect figures")
         default_permissions = ("view",)
+
+
+class ClaimImport(Claim):
+    """No table of its own: the admin's entry for importing claims from CSV (needs "add claim")."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("claim import")
+        verbose_name_plural = _("claim imports (CSV)")
+        default_permissions = ()
