@@ -5,6 +5,7 @@ from dunning.admin import (
     arrangements,  # noqa: F401
     claims,  # noqa: F401
     effect,  # noqa: F401
+    imports,  # noqa: F401
     legal,  # noqa: F401
     outbox,  # noqa: F401
     pauses,  # noqa: F401
