@@ -19,8 +19,11 @@ Legal holds (see docs/retention.md):
 
 from __future__ import annotations
 
+import operator
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import reduce
 
 from auditlog.context import disable_auditlog, set_actor
 from auditlog.models import LogEntry
@@ -57,28 +60,29 @@ def _open_request(debtor_ref: str) -> Exists:
     )
 
 
-def _debtor_paused(now, debtor_ref: str) -> Q:
+def _debtor_paused(now, debtor_ref: str) -> list[Exists]:
     active = Pause.objects.filter(Pause.active_q(now))
-    return Q(Exists(active.filter(debtor_id=OuterRef(debtor_ref)))) | Q(
-        Exists(active.filter(claim__debtor_id=OuterRef(debtor_ref)))
-    )
+    return [
+        Exists(active.filter(debtor_id=OuterRef(debtor_ref))),
+        Exists(active.filter(claim__debtor_id=OuterRef(debtor_ref))),
+    ]
 
 
-def debtor_hold(now, debtor_ref: str = "pk") -> Q:
+def debtor_hold(now, debtor_ref: str = "pk") -> list[Exists]:
     """Rows of a debtor who has an open claim, an active pause anywhere, or an open data-subject request."""
     open_claim = Exists(Claim.objects.filter(debtor_id=OuterRef(debtor_ref), status=Claim.Status.OPEN))
-    return Q(open_claim) | _debtor_paused(now, debtor_ref) | Q(_open_request(debtor_ref))
+    return [open_claim, *_debtor_paused(now, debtor_ref), _open_request(debtor_ref)]
 
 
-def claim_hold(now, claim_ref: str, debtor_ref: str) -> Q:
+def claim_hold(now, claim_ref: str, debtor_ref: str) -> list[Exists]:
     """Rows of a claim that is open or paused, or whose debtor is paused or has an open request."""
     active = Pause.objects.filter(Pause.active_q(now))
-    return (
-        Q(Exists(Claim.objects.filter(pk=OuterRef(claim_ref), status=Claim.Status.OPEN)))
-        | Q(Exists(active.filter(claim_id=OuterRef(claim_ref))))
-        | Q(Exists(active.filter(debtor_id=OuterRef(debtor_ref))))
-        | Q(_open_request(debtor_ref))
-    )
+    return [
+        Exists(Claim.objects.filter(pk=OuterRef(claim_ref), status=Claim.Status.OPEN)),
+        Exists(active.filter(claim_id=OuterRef(claim_ref))),
+        Exists(active.filter(debtor_id=OuterRef(debtor_ref))),
+        _open_request(debtor_ref),
+    ]
 
 
 # --- categories --------------------------------------------------------------------------------------
@@ -87,11 +91,18 @@ def claim_hold(now, claim_ref: str, debtor_ref: str) -> Q:
 @dataclass
 class Selection:
     expired: models.QuerySet  # everything past the period
-    hold: Q  # the part of `expired` that must be kept
+    holds: list[Exists]  # a row is kept when any of these exists
     apply: Callable[[models.QuerySet, RetentionRule, object], dict[str, int]]
 
     def eligible(self) -> models.QuerySet:
-        return self.expired.exclude(self.hold)
+        # AND of NOT EXISTS at the top level, so PostgreSQL plans each as an anti-join (a hash over the
+        # hold table) rather than a correlated probe per row, as it would for NOT (a OR b OR c).
+        return self.expired.filter(*[~hold for hold in self.holds])
+
+    def held(self) -> models.QuerySet:
+        if not self.holds:
+            return self.expired.none()
+        return self.expired.filter(reduce(operator.or_, (Q(hold) for hold in self.holds)))
 
 
 def _apply_message_content(qs, rule, now):
@@ -200,8 +211,8 @@ def selection_for(rule: RetentionRule, now) -> Selection:
         return Selection(expired, claim_hold(now, "claim_id", "claim__debtor_id"), _apply_payer_details)
     if category == DataCategory.CARE_FLAGS:
         expired = CareFlag.objects.filter(ends_on__lt=timezone.localdate(cutoff))
-        hold = _debtor_paused(now, "debtor_id") | Q(_open_request("debtor_id"))
-        return Selection(expired, hold, _apply_delete(CareFlag))
+        holds = [*_debtor_paused(now, "debtor_id"), _open_request("debtor_id")]
+        return Selection(expired, holds, _apply_delete(CareFlag))
     if category == DataCategory.DEBTOR_CONTACT:
         expired = (
             Debtor.objects.filter(anonymised_at__isnull=True)
@@ -222,9 +233,9 @@ def selection_for(rule: RetentionRule, now) -> Selection:
         expired = DataSubjectRequest.objects.exclude(status__in=DataSubjectRequest.OPEN_STATUSES).filter(
             handled_at__lt=cutoff
         )
-        return Selection(expired, Q(pk__in=[]), _apply_delete(DataSubjectRequest))
+        return Selection(expired, [], _apply_delete(DataSubjectRequest))
     if category == DataCategory.AUDIT_TRAIL:
-        return Selection(LogEntry.objects.filter(timestamp__lt=cutoff), Q(pk__in=[]), _apply_delete(LogEntry))
+        return Selection(LogEntry.objects.filter(timestamp__lt=cutoff), [], _apply_delete(LogEntry))
     raise ValueError(f"no purge implemented for category {category!r}")
 
 
@@ -251,9 +262,10 @@ def purge(*, now=None, dry_run: bool = False, actor=None) -> PurgeRun:
                 "action": rule.action,
                 "period": rule.period_display,
                 "cutoff": rule.cutoff(now).isoformat(),
-                "held": _count(selection.expired.filter(selection.hold)),
+                "held": _count(selection.held()),
             }
             eligible = selection.eligible()
+            started = time.monotonic()
             try:
                 if dry_run:
                     entry["affected"] = _count(eligible)
@@ -266,6 +278,7 @@ def purge(*, now=None, dry_run: bool = False, actor=None) -> PurgeRun:
                 failed = True
                 entry["error"] = f"{type(error).__name__}: {error}"[:500]
                 entry["affected"] = 0
+            entry["seconds"] = round(time.monotonic() - started, 3)
             run.counts[category] = entry
     run.finished_at = timezone.now()
     run.status = PurgeRun.Status.FAILED if failed else PurgeRun.Status.DONE

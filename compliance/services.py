@@ -154,7 +154,7 @@ def _message_content_blank(messages: models.QuerySet) -> int:
 
     with_document = messages.exclude(document="")
     storage = Message._meta.get_field("document").storage
-    for name in with_document.values_list("document", flat=True).iterator(chunk_size=2000):
+    for name in with_document.order_by().values_list("document", flat=True).iterator(chunk_size=2000):
         storage.delete(name)
     has_content = ~Q(body="") | ~Q(subject="") | ~Q(recipient="") | ~Q(last_error="") | ~Q(document="")
     return messages.filter(has_content).update(body="", subject="", recipient="", last_error="", document="")
