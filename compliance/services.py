@@ -122,15 +122,28 @@ def debtors_anonymise(*, debtors: models.QuerySet, now, reason: str, actor=None)
         # The debtors just anonymised carry this exact moment: related rows are found through it.
         marked = Debtor.objects.filter(anonymised_at=now).values("pk")
         counts["messages"] = _message_content_blank(Message.objects.filter(claim__debtor__in=marked))
-        counts["delivery_events"] = DeliveryEvent.objects.filter(message__claim__debtor__in=marked).update(
-            description=""
+        # Each update touches only rows that still hold something: a purge has often blanked them already.
+        counts["delivery_events"] = (
+            DeliveryEvent.objects.filter(message__claim__debtor__in=marked)
+            .exclude(description="")
+            .update(description="")
         )
-        counts["payments"] = Payment.objects.filter(claim__debtor__in=marked).update(
-            payer_name="", payer_account="", reference_text=""
+        counts["payments"] = (
+            Payment.objects.filter(claim__debtor__in=marked)
+            .filter(~Q(payer_name="") | ~Q(payer_account="") | ~Q(reference_text=""))
+            .update(payer_name="", payer_account="", reference_text="")
         )
-        counts["pauses"] = Pause.objects.filter(Q(debtor__in=marked) | Q(claim__debtor__in=marked)).update(note="")
-        counts["proposals"] = EscalationProposal.objects.filter(claim__debtor__in=marked).update(decision_reason="")
-        counts["channel_preferences"] = ChannelPreference.objects.filter(debtor__in=marked).update(note="")
+        counts["pauses"] = (
+            Pause.objects.filter(Q(debtor__in=marked) | Q(claim__debtor__in=marked)).exclude(note="").update(note="")
+        )
+        counts["proposals"] = (
+            EscalationProposal.objects.filter(claim__debtor__in=marked)
+            .exclude(decision_reason="")
+            .update(decision_reason="")
+        )
+        counts["channel_preferences"] = (
+            ChannelPreference.objects.filter(debtor__in=marked).exclude(note="").update(note="")
+        )
         counts["care_flags"] = raw_delete(CareFlag.objects.filter(debtor__in=marked))
         for model, key in (
             (Debtor, "debtors"),
