@@ -174,5 +174,5 @@ def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(share * (len(ordered) - 1)))))
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
     return ordered[index]

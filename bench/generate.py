@@ -432,7 +432,7 @@ class Generator:
             self.counts.events += len(chunk_events)
             chunk_claims, chunk_messages, chunk_payments, chunk_events = [], [], [], []
 
-        for did, organisation, language, has_email, profile in debtors:
+        for did, _organisation, language, has_email, profile in debtors:
             # Spread the remaining open claims evenly over the remaining debtors (1-3 each, about 2).
             mean = pending_open / pending_debtors
             n_open = min(pending_open, max(1, int(mean + rng.random() * 2 - 0.5))) if pending_open else 0

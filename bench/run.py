@@ -35,7 +35,7 @@ def _existing_scale() -> str | None:
                 "-c",
                 "from bench import common; common.django_setup(); "
                 "print(common.guard_and_mark(scale='x').get('scale', '') if True else '')",
-            ],  # fmt: skip
+            ],
             cwd=common.REPO,
             capture_output=True,
             text=True,

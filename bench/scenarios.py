@@ -38,7 +38,7 @@ def _setup():
 
 
 def plan() -> dict:
-    meta, anchor, now = _setup()
+    meta, _anchor, now = _setup()
     from auditlog.context import set_actor
 
     from config.actors import system_user
@@ -156,7 +156,7 @@ def _dispatch_round(*, workers: int, count: int, now) -> dict:
 
 
 def dispatch() -> dict:
-    meta, anchor, now = _setup()
+    meta, _anchor, now = _setup()
     count = int(os.environ.get("BENCH_DISPATCH_MESSAGES") or common.SCALES[meta["scale"]]["dispatch"])
     one = _dispatch_round(workers=1, count=count, now=now)
     two = _dispatch_round(workers=2, count=count, now=now)
@@ -197,7 +197,7 @@ def _wait_http(url: str, timeout: float = 60) -> None:
 
 
 def payments() -> dict:
-    meta, anchor, now = _setup()
+    meta, _anchor, _now = _setup()
     from dunning.models import Claim
 
     rate = float(os.environ.get("BENCH_PAYMENTS_RATE", "100"))
@@ -242,7 +242,7 @@ def payments() -> dict:
                 f"http://127.0.0.1:{port}/api/v1/payments/",
                 str(work_file),
                 str(rate),
-            ],  # fmt: skip
+            ],
             cwd=common.REPO,
             env=dict(os.environ),
             capture_output=True,
@@ -345,7 +345,7 @@ def stop() -> dict:
 
 
 def purge() -> dict:
-    meta, anchor, now = _setup()
+    meta, _anchor, now = _setup()
     from compliance.purge import purge as purge_expired
 
     with common.Timer() as dry:
@@ -378,7 +378,7 @@ def purge() -> dict:
 
 
 def admin() -> dict:
-    meta, anchor, now = _setup()
+    meta, _anchor, _now = _setup()
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
