@@ -51,6 +51,7 @@ from dunning.models import (
     Payment,
 )
 from dunning.references import payment_reference_format, payment_reference_make
+from dunning.services.claim_import import REGIME_BY_KIND
 from dunning.services.demo_texts import template_text
 
 DEMO_PREFIX = "DEMO-"
@@ -172,13 +173,6 @@ POLICIES = {
     },
 }
 POLICY_BY_REGIME = {Regime.TAX: POLICY_TAX, Regime.ADMINISTRATIVE: POLICY_ADMIN, Regime.PRIVATE: POLICY_PRIVATE}
-REGIME_BY_KIND = {
-    ClaimKind.OZB: Regime.TAX,
-    ClaimKind.WASTE: Regime.TAX,
-    ClaimKind.SEWAGE: Regime.TAX,
-    ClaimKind.PARKING: Regime.ADMINISTRATIVE,
-    ClaimKind.RENT: Regime.PRIVATE,
-}
 
 
 def _overrides_for(segment: str, order: int, kind: str, offset: int) -> dict | None:
@@ -1134,59 +1128,78 @@ def _subject(template: MessageTemplate | None, claim: Claim) -> str:
 # ------------------------------------------------------------------------------------------ fast insert
 
 
-def _fast_insert(objs: list, *, batch_size: int = 400) -> None:
-    """bulk_create without the per-value ORM machinery (~5x faster for the big history tables).
+def _fast_insert(objs: list) -> None:
+    """bulk_create without the per-value ORM machinery, for the big generated tables.
 
-    Multi-row INSERT ... RETURNING id (PostgreSQL, SQLite >= 3.35), ids set on the objects, foreign keys
-    taken from the related objects saved before. Only for models without JSON fields; values are
-    converted the way the backend's DateTimeField would (SQLite stores naive UTC text).
+    Ids are taken from the table's sequence first (PostgreSQL: nextval in one query; SQLite: after the
+    highest id, safe inside the transaction as SQLite has one writer), set on the objects, and the rows
+    go in with COPY (PostgreSQL) or executemany (SQLite): 10,000 debtors' history in seconds.
+    Foreign keys are taken from the related objects saved before.
     """
     if not objs:
         return
     model = type(objs[0])
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    sqlite = connection.vendor == "sqlite"
-    utc = ZoneInfo("UTC")
     now = timezone.now()
 
     def converter(field):
-        if isinstance(field, models.DateTimeField):
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                return lambda value: _sqlite_dt(now, utc) if sqlite else now
-            if sqlite:
-                return lambda value: None if value is None else _sqlite_dt(value, utc)
-            return None
-        if isinstance(field, _PLAIN_FIELDS) and not isinstance(field, models.DateTimeField):
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            return lambda value: now
+        if isinstance(field, _PLAIN_FIELDS):
             return None
         return lambda value: field.get_db_prep_save(value, connection)  # files, JSON, anything unusual
 
     converters = [converter(f) for f in fields]
     relations = [(f.attname, f.cache_name) for f in fields if f.is_relation]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(meta.db_table)
-    pk = connection.ops.quote_name(meta.pk.column)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     attnames = [f.attname for f in fields]
+    ids = _allocate_ids(meta, len(objs))
+    rows = []
+    for obj, pk in zip(objs, ids, strict=True):
+        cache = obj._state.fields_cache
+        for attname, cache_name in relations:
+            related = cache.get(cache_name)
+            if related is not None and getattr(obj, attname) is None:
+                setattr(obj, attname, related.pk)
+        row = [pk]
+        for attname, convert in zip(attnames, converters, strict=True):
+            value = getattr(obj, attname)
+            row.append(convert(value) if convert else value)
+        rows.append(row)
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in [meta.pk.column, *(f.column for f in fields)])
+    table = quote(meta.db_table)
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), batch_size):
-            batch = objs[start : start + batch_size]
-            params: list = []
-            for obj in batch:
-                cache = obj._state.fields_cache
-                for attname, cache_name in relations:
-                    related = cache.get(cache_name)
-                    if related is not None and getattr(obj, attname) is None:
-                        setattr(obj, attname, related.pk)
-                for attname, convert in zip(attnames, converters, strict=True):
-                    value = getattr(obj, attname)
-                    params.append(convert(value) if convert else value)
-            sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(batch))} RETURNING {pk}"  # noqa: S608
-            cursor.execute(sql, params)
-            for obj, (pk_value,) in zip(batch, cursor.fetchall(), strict=True):
-                obj.pk = pk_value
-                obj._state.adding = False
-                obj._state.db = connection.alias
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            utc = ZoneInfo("UTC")
+            for row in rows:
+                for index, value in enumerate(row):
+                    if isinstance(value, datetime):
+                        # What Django's SQLite backend stores: naive UTC text.
+                        row[index] = str(value.astimezone(utc).replace(tzinfo=None))
+            placeholders = ", ".join(["%s"] * (len(fields) + 1))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)  # noqa: S608
+
+
+def _allocate_ids(meta, count: int) -> list[int]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        pk = connection.ops.quote_name(meta.pk.column)
+        cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {connection.ops.quote_name(meta.db_table)}")  # noqa: S608
+        start = cursor.fetchone()[0] + 1
+        return list(range(start, start + count))
 
 
 _PLAIN_FIELDS = (
@@ -1198,7 +1211,3 @@ _PLAIN_FIELDS = (
     models.DecimalField,
     models.ForeignKey,
 )
-
-
-def _sqlite_dt(value: datetime, utc) -> str:
-    return str(value.astimezone(utc).replace(tzinfo=None))
