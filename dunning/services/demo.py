@@ -990,8 +990,9 @@ class _History:
             claim=claim, step=step, action="escalation", needs_second_approval=care, created_at=when
         )
         self.proposals.append((proposal, message))
-        decided = when + timedelta(days=rng.randint(1, 4), hours=rng.randint(0, 6))
-        if decided >= self.gen.now - timedelta(days=3):
+        # A team lead decides within about two weeks; what is not decided yet waits in the queue.
+        decided = when + timedelta(days=rng.randint(1, 14), hours=rng.randint(0, 6))
+        if decided >= self.gen.now:
             message.status = Message.Status.AWAITING_APPROVAL
             message.attempts = 0
             return None
