@@ -992,7 +992,7 @@ class _History:
         self.proposals.append((proposal, message))
         # A team lead decides within about two weeks; what is not decided yet waits in the queue.
         decided = when + timedelta(days=rng.randint(1, 14), hours=rng.randint(0, 6))
-        if decided >= self.gen.now:
+        if decided >= self.gen.now or (when >= self.gen.now - timedelta(days=30) and rng.random() < 0.4):
             message.status = Message.Status.AWAITING_APPROVAL
             message.attempts = 0
             return None

@@ -2,8 +2,9 @@
 
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -110,6 +111,17 @@ def test_every_demo_segment_has_members():
         members[chosen.name] += 1
     assert set(members) == {spec["name"] for spec in SEGMENTS}, members
     assert members["Altijd op tijd"] > members["Chronische laatbetaler"] > 0
+
+
+def test_the_engine_puts_demo_debtors_in_every_segment():
+    """The same check through the engine's set-based SQL (dunning.selectors.segments)."""
+    from dunning.selectors.segments import CHOSEN_SEGMENT, debtors_with_segment
+
+    demo_seed(debtors=250, seed=3, today=TODAY)
+    now = datetime(TODAY.year, TODAY.month, TODAY.day, 8, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    chosen = Counter(debtors_with_segment(Debtor.objects.all(), now=now).values_list(CHOSEN_SEGMENT, flat=True))
+    names = dict(Segment.objects.values_list("pk", "name"))
+    assert {names[pk] for pk in chosen} == {spec["name"] for spec in SEGMENTS}, chosen
 
 
 def test_segment_rules_follow_the_contract_format():
