@@ -101,7 +101,9 @@ def candidate_claims(*, step: PolicyStep, previous: PolicyStep | None, min_offse
         due_on__lte=today - timedelta(days=min_offset),
         debtor__anonymised_at__isnull=True,
     ).filter(
-        ~Exists(Message.objects.filter(claim=OuterRef("pk"), step=step)),
+        # fallback_for IS NULL: the same as "any message for this step" (a fallback always has an original),
+        # and it lets PostgreSQL use the partial unique index on (claim, step).
+        ~Exists(Message.objects.filter(claim=OuterRef("pk"), step=step, fallback_for__isnull=True)),
         ~Exists(
             Message.objects.filter(claim=OuterRef("pk"), step__policy_id=step.policy_id, step__order__gt=step.order)
         ),
