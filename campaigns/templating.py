@@ -11,6 +11,7 @@ Three guarantees, each enforced here:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -229,8 +230,14 @@ def context_from_allowlist(*, step_kind: str, values: dict[str, Any]) -> dict[st
     return {name: value for name, value in values.items() if name in allowed}
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(text: str):
+    # Compiling costs more than rendering; the dispatcher renders the same few templates thousands of times.
+    return ENGINE.from_string(text)
+
+
 def render(text: str, context: dict[str, Any]) -> str:
-    return ENGINE.from_string(text).render(Context(context, autoescape=False)).strip()
+    return _compiled(text).render(Context(context, autoescape=False)).strip()
 
 
 def demo_context(step_kind: str) -> dict[str, Any]:

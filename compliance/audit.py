@@ -114,6 +114,9 @@ def debtor_id_of(instance) -> int | None:
         return direct
     claim_id = getattr(instance, "claim_id", None)
     if claim_id:
+        cached = instance._state.fields_cache.get("claim")  # the claim is often loaded already: no query
+        if cached is not None and cached.pk == claim_id:
+            return cached.debtor_id
         from dunning.models import Claim
 
         return Claim.objects.filter(pk=claim_id).values_list("debtor_id", flat=True).first()

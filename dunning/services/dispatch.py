@@ -29,7 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.models import Channel
@@ -68,9 +68,9 @@ def claim_blocked_reason(*, claim: Claim, now: datetime) -> str:
         return f"claim {claim.status}"
     if claim.debtor.anonymised_at is not None:
         return "anonymised"
+    # One query for claim- and debtor-level pauses (the dispatcher asks this once per message).
     paused = (
-        Pause.objects.filter(Pause.active_q(now), claim_id=claim.pk).exists()
-        or Pause.objects.filter(Pause.active_q(now), debtor_id=claim.debtor_id).exists()
+        Pause.objects.filter(Pause.active_q(now)).filter(Q(claim_id=claim.pk) | Q(debtor_id=claim.debtor_id)).exists()
     )
     return "paused" if paused else ""
 
@@ -200,7 +200,8 @@ def message_send(*, message_id: int, now: datetime, costs: _Costs, result: Dispa
             message.cost = costs.price(message.channel, sent.parts)
             message.last_error = ""
             message.save()
-            Message.objects.filter(bundled_into=message, status=Message.Status.BUNDLED).update(sent_at=now)
+            if followers:
+                Message.objects.filter(bundled_into=message, status=Message.Status.BUNDLED).update(sent_at=now)
             _legal_notice_record(message)
             result.sent += 1
             return "sent"
