@@ -392,8 +392,8 @@ _DETAILS = {
             "Betaal uiterlijk: {{ pay_before }}"
         ),
         "claims": (
-            "{% if claims|length > 1 %}\nDit bericht gaat over deze bedragen:\n"
-            "{% for item in claims %}- {{ item.reference }}  {{ item.description }}  {{ item.open_amount }}\n"
+            "{% if claims|length > 1 %}\n\nDit bericht gaat over deze bedragen:"
+            "{% for item in claims %}\n- {{ item.reference }}  {{ item.description }}  {{ item.open_amount }}"
             "{% endfor %}{% endif %}"
         ),
         "pay": (
@@ -421,8 +421,8 @@ _DETAILS = {
             "Pay by: {{ pay_before }}"
         ),
         "claims": (
-            "{% if claims|length > 1 %}\nThis message is about these amounts:\n"
-            "{% for item in claims %}- {{ item.reference }}  {{ item.description }}  {{ item.open_amount }}\n"
+            "{% if claims|length > 1 %}\n\nThis message is about these amounts:"
+            "{% for item in claims %}\n- {{ item.reference }}  {{ item.description }}  {{ item.open_amount }}"
             "{% endfor %}{% endif %}"
         ),
         "pay": (
@@ -470,6 +470,12 @@ _HELP = {
     },
 }
 
+# Empathetic text messages also say where to get free help (it fits within two SMS parts).
+_SMS_HELP = {
+    "nl": "Gratis hulp bij geldzaken: {{ debt_help_contact }}",
+    "en": "Free help with money: {{ debt_help_contact }}",
+}
+
 _CONTACT = {
     "nl": "Vragen? Bel {{ municipality_phone }} of mail naar {{ municipality_email }}.",
     "en": "Questions? Call {{ municipality_phone }} or e-mail {{ municipality_email }}.",
@@ -494,6 +500,8 @@ def template_text(*, kind: str, tone: str, channel: str, language: str) -> tuple
     """The (subject, body) of the demo template for one combination."""
     subject, opening, sms = _TEXTS[language][kind][tone]
     if channel == Channel.SMS:
+        if tone == Tone.EMPATHETIC and kind != CONFIRMATION:
+            sms = f"{sms} {_SMS_HELP[language]}"
         return "", sms
     parts = [_GREETING[language][tone], opening]
     details = _DETAILS[language]

@@ -307,6 +307,23 @@ def test_every_template_exists_and_uses_only_allowed_variables():
                     assert rest[0] in CLAIM_ITEM_FIELDS, f"{template}: claims item field {rest}"
 
 
+def test_every_template_passes_the_template_check_and_renders_for_the_demo_debtor():
+    """The same guarantees the template editor enforces (campaigns.templating), plus a real render."""
+    from campaigns.templating import render_preview, sms_length, template_check
+
+    demo_seed(debtors=0, seed=1, today=TODAY)
+    for template in MessageTemplate.objects.all():
+        template_check(
+            step_kind=template.step_kind, channel=template.channel, subject=template.subject, body=template.body
+        )
+        subject, body = render_preview(step_kind=template.step_kind, subject=template.subject, body=template.body)
+        assert "{" not in subject + body and "}" not in subject + body, template
+        if template.channel == "sms":
+            assert sms_length(body).encoding == "GSM-7" and sms_length(body).parts <= 2, template
+        elif template.step_kind != StepKind.PAYMENT_CONFIRMATION:
+            assert "1234 5678 9012 3456" in body and "€ 65,00" in body, template  # bundled claims listed
+
+
 GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
     "abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -360,3 +377,7 @@ def test_letters_and_e_mails_state_what_the_law_and_the_citizen_need():
             assert "{{ debt_help_contact }}" in body, template
     for template in MessageTemplate.objects.filter(step_kind__in=[StepKind.FORMAL_REMINDER, StepKind.FINAL_NOTICE]):
         assert "{{ term_days }}" in template.body and "{{ costs_if_unpaid }}" in template.body, template
+    for template in MessageTemplate.objects.filter(channel="sms", tone=Tone.EMPATHETIC).exclude(
+        step_kind=StepKind.PAYMENT_CONFIRMATION
+    ):
+        assert "{{ debt_help_contact }}" in template.body, template
