@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dunning_bench"
 SCALES = {
     # debtors, open claims, messages through the dispatcher, payments-API duration (s)
-    "small": {"debtors": 5_000, "claims": 10_000, "dispatch": 2_000, "payments_seconds": 10},
+    "small": {"debtors": 5_000, "claims": 10_000, "dispatch": 1_000, "payments_seconds": 10},
     "medium": {"debtors": 50_000, "claims": 100_000, "dispatch": 20_000, "payments_seconds": 20},
     "full": {"debtors": 500_000, "claims": 1_000_000, "dispatch": 100_000, "payments_seconds": 30},
 }
