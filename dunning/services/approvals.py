@@ -19,12 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Regime, StepKind
+from config.actors import actor_context
 from dunning.legal import cost_kind_for_escalation
 from dunning.models import Claim, CostKind, EscalationProposal, LegalNotice, Message
 from dunning.selectors.legal import claim_is_paused, latest_notice
 from dunning.services.costs import (
     CostsNotAllowed,
-    actor_context,
     claim_costs_add,
     cost_kind_of_action,
     costs_quote,

@@ -24,9 +24,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from config.actors import actor_context
 from customers.models import Channel
 from dunning.models import ZERO, Claim, Instalment, InstalmentReminder, Pause, Payment, PaymentArrangement
-from dunning.services.costs import actor_context
 from dunning.services.pauses import pause_end, pause_start
 
 logger = logging.getLogger(__name__)

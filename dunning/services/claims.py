@@ -6,13 +6,12 @@ records the change with the acting user: inside a request the auditlog middlewar
 elsewhere the caller wraps the call in `auditlog.context.set_actor`.
 """
 
-import contextlib
 from dataclasses import dataclass
 
-from auditlog.context import auditlog_value, set_actor
 from django.db import transaction
 from django.utils import timezone
 
+from config.actors import actor_context
 from dunning.models import Claim, EscalationProposal, Message
 
 
@@ -28,25 +27,9 @@ class ClaimClosed:
     proposals_withdrawn: int = 0
 
 
-@contextlib.contextmanager
-def _actor_context(actor):
-    """Name `actor` in the audit trail for the block, then give back whatever context was there before
-    (auditlog's set_actor leaves its value behind, which would hide a request's or a job's actor)."""
-    if actor is None:
-        yield
-        return
-    previous = auditlog_value.get(None)
-    try:
-        with set_actor(actor):
-            yield
-    finally:
-        if previous is not None:
-            auditlog_value.set(previous)
-
-
 def _claim_close(*, claim_id: int, status: str, reason: str, actor=None, now=None) -> ClaimClosed:
     now = now or timezone.now()
-    with _actor_context(actor), transaction.atomic():
+    with actor_context(actor), transaction.atomic():
         claim = Claim.objects.select_for_update().get(pk=claim_id)
         if claim.status == status:
             return ClaimClosed(claim=claim, changed=False)

@@ -9,19 +9,17 @@ The path to costs:
    claim's row lock and adds the costs to claim.costs_amount (never to the principal).
 """
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from auditlog.context import auditlog_value, set_actor
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.db.models.signals import pre_save
 from django.utils import timezone
 
 from campaigns.models import Regime
+from config.actors import actor_context
 from customers.models import CareFlag, Channel
 from dunning.legal import (
     cost_kind_for_escalation,
@@ -52,29 +50,6 @@ REQUIRED_NOTICE: dict[str, tuple[str, ...]] = {
 
 class CostsNotAllowed(Exception):
     """Costs cannot be charged (yet): the message says why, for the person deciding."""
-
-
-def _actor_already_set() -> bool:
-    """Whether a set_actor block (request middleware, job) is active right now.
-
-    auditlog's context variable keeps its last value after the block ends, so a value alone proves
-    nothing; the block is active while its pre_save receiver is connected.
-    """
-    current = auditlog_value.get(None)
-    if not current or current.get("actor") is None:
-        return False
-    duid = current.get("signal_duid")
-    return any(lookup[0] == duid for lookup, *_ in pre_save.receivers)
-
-
-def actor_context(actor):
-    """Name `actor` in the audit trail unless a request (auditlog middleware) or a job already did.
-
-    Never nests set_actor: a nested block would leave the outer block's receiver connected for good.
-    """
-    if actor is None or _actor_already_set():
-        return contextlib.nullcontext()
-    return set_actor(actor)
 
 
 def cost_proposal_action(kind: str) -> str:

@@ -17,10 +17,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.actors import actor_context
 from customers.models import Debtor
 from dunning.models import Claim, EscalationProposal, Message, Pause
 from dunning.selectors.legal import CANCEL_REASON_PAUSED, next_open_step, next_step_due_on
-from dunning.services.costs import actor_context
 
 RESUME_GRACE_DAYS = 5
 # Reasons that concern the person, not one claim: they always pause every claim of the debtor.

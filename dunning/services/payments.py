@@ -15,17 +15,16 @@ flagged for refund (OVERPAID). A payment on a claim that is no longer open is ke
 with the whole amount to refund, never dropped.
 """
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from auditlog.context import auditlog_value, set_actor
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from campaigns.models import StepKind
+from config.actors import actor_context
 from dunning.models import ZERO, Claim, EscalationProposal, Message, Payment
 from dunning.references import payment_reference_normalise, payment_references_in_text
 
@@ -46,26 +45,6 @@ class PaymentRecorded:
     messages_cancelled: int = 0
     proposals_withdrawn: int = 0
     confirmation: Message | None = None
-
-
-@contextlib.contextmanager
-def _actor_context(actor):
-    """Name `actor` in the audit trail for the duration, then restore what was there.
-
-    auditlog's `set_actor` leaves its context behind on exit (it only disconnects its signal), which
-    would both hide an outer request's actor afterwards and make a stale actor look current; so the
-    previous context is put back explicitly.
-    """
-    if actor is None:
-        yield
-        return
-    previous = auditlog_value.get(None)
-    try:
-        with set_actor(actor):
-            yield
-    finally:
-        if previous is not None:
-            auditlog_value.set(previous)
 
 
 def claim_for_reference(reference_text: str, *, structured_reference: str = "") -> Claim | None:
@@ -199,7 +178,7 @@ def payment_record(
     3. Lock the claim row and apply the money (see `_payment_apply`).
     """
     amount = Decimal(amount).quantize(Decimal("0.01"))
-    with _actor_context(actor), transaction.atomic():
+    with actor_context(actor), transaction.atomic():
         try:
             with transaction.atomic():
                 payment = Payment.objects.create(
@@ -229,7 +208,7 @@ def payment_record(
 
 def payment_match(*, payment_id: int, claim_id: int, actor=None, now: datetime | None = None) -> PaymentRecorded:
     """A clerk matches an unmatched payment to a claim; same effects as an automatic match."""
-    with _actor_context(actor), transaction.atomic():
+    with actor_context(actor), transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.match_status != Payment.MatchStatus.UNMATCHED or payment.claim_id is not None:
             raise PaymentMatchError(f"payment {payment.pk} is already matched ({payment.match_status})")
