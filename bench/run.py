@@ -7,6 +7,9 @@ Environment:
   BENCH_REUSE=1         keep the data already generated at this scale (scenarios change it: plan adds messages,
                         purge removes history; figures of a reused database differ from a fresh one)
   BENCH_SCENARIOS       comma-separated subset, in this order: plan,dispatch,stop,payments,admin,purge
+  BENCH_EXTRAS=1        also run the other areas' own benches, each on its own database (…_plan, …_payments,
+                        …_purge next to the bench database): bench/plan_memory.py, bench/payments_load.py,
+                        bench/purge.py, sized by BENCH_SCALE; their JSON lines are relayed as extra_<name>
 Each scenario runs in its own process and prints one JSON line; this prints them and, at the end, a
 summary line `{"scenario": "summary", ...}` with every target met or missed.
 """
@@ -76,8 +79,48 @@ def main() -> int:
             line = json.loads(out.stdout.strip().splitlines()[-1])
             print(json.dumps(line), flush=True)
         lines.append(line)
+    if os.environ.get("BENCH_EXTRAS") == "1":
+        for line in extras(scale, url):
+            print(json.dumps(line), flush=True)
+            lines.append(line)
     print(json.dumps(summary(scale, lines, time.perf_counter() - started)), flush=True)
     return 0
+
+
+EXTRA_SIZES = {"small": (10_000, 10_000), "medium": (100_000, 100_000), "full": (1_000_000, 1_000_000)}
+
+
+def extras(scale: str, url: str) -> list[dict]:
+    """The engine's, payments' and GDPR areas' own benches, wrapped: each gets a database of its own."""
+    from urllib.parse import urlparse, urlunparse
+
+    if not url.startswith("postgres"):
+        return [{"scenario": "extras", "skipped": "PostgreSQL only"}]
+    parsed = urlparse(url)
+    claims, rows = EXTRA_SIZES[scale]
+
+    def db(suffix: str) -> str:
+        return urlunparse(parsed._replace(path=f"{parsed.path.rstrip('/')}_{suffix}"))
+
+    runs = {
+        "plan_memory": ([sys.executable, "-m", "bench.plan_memory", "--claims", str(claims)], db("plan")),
+        "payments_load": (
+            [sys.executable, "bench/payments_load.py", "--database-url", db("payments"), "--seconds", "20"],
+            db("payments"),
+        ),
+        "purge": ([sys.executable, "bench/purge.py", "--rows", str(rows)], db("purge")),
+    }
+    out_lines = []
+    for name, (command, database) in runs.items():
+        common.database_create(database)
+        env = {**os.environ, "DATABASE_URL": database, "BENCH_DATABASE_URL": database}
+        out = subprocess.run(command, cwd=common.REPO, env=env, capture_output=True, text=True)
+        try:
+            line = json.loads(out.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            line = {"error": (out.stderr.strip().splitlines() or ["no output"])[-1]}
+        out_lines.append({"scenario": f"extra_{name}", "database": urlparse(database).path.lstrip("/"), **line})
+    return out_lines
 
 
 def summary(scale: str, lines: list[dict], seconds: float) -> dict:
