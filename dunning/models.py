@@ -266,8 +266,9 @@ class Message(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
     cancel_reason = models.CharField(_("cancel reason"), max_length=40, blank=True)
     # A hard bounce plans the same step on the next channel; the new row points at the bounced one.
+    # CASCADE, not SET_NULL: an orphaned fallback would clash with the original under (claim, step).
     fallback_for = models.OneToOneField(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="fallback"
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="fallback"
     )
     # Several claims of one debtor due the same day go out as one message: the others point here.
     bundled_into = models.ForeignKey(
@@ -282,7 +283,8 @@ class Message(models.Model):
     print_batch = models.CharField(_("print batch"), max_length=40, blank=True, db_index=True)
     last_error = models.TextField(_("last error"), blank=True)
     provider_id = models.CharField(_("provider id"), max_length=200, blank=True, db_index=True)
-    cost = models.DecimalField(_("cost"), default=ZERO, **MONEY)
+    # Prices per piece go below a cent (e-mail), so four places, like ChannelCost.
+    cost = models.DecimalField(_("cost"), default=ZERO, max_digits=12, decimal_places=4)
     recipient = models.CharField(_("recipient"), max_length=255, blank=True)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("rendered body"), blank=True)

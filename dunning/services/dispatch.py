@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from campaigns.models import StepKind
 from customers.models import Channel
 from dunning.channels.base import ChannelError, PermanentChannelError, SendResult, TransientChannelError
 from dunning.channels.email import email_send
@@ -39,6 +40,7 @@ from dunning.channels.letters import letter_send
 from dunning.channels.render import message_render
 from dunning.channels.sms import get_sms_backend
 from dunning.models import ChannelCost, Claim, Message, Pause
+from dunning.services.costs import legal_notice_record
 from dunning.windows import is_in_window, next_send_time
 
 logger = logging.getLogger(__name__)
@@ -60,14 +62,19 @@ class DispatchResult:
         return dict(self.__dict__)
 
 
-def claim_blocked_reason(*, claim: Claim, now: datetime) -> str:
-    """Why nothing may be sent for this claim right now ("" when it may)."""
+def claim_blocked_reason(*, claim: Claim, now: datetime, step_kind: str = "") -> str:
+    """Why nothing may be sent for this claim right now ("" when it may).
+
+    A payment confirmation is the one message that goes out on a paid claim, and only on a paid one.
+    """
+    if claim.debtor.anonymised_at is not None:
+        return "anonymised"
+    if step_kind == StepKind.PAYMENT_CONFIRMATION:
+        return "" if claim.status == Claim.Status.PAID else "not paid"
     if claim.status == Claim.Status.PAID:
         return "paid"
     if claim.status != Claim.Status.OPEN:
         return f"claim {claim.status}"
-    if claim.debtor.anonymised_at is not None:
-        return "anonymised"
     # One query for claim- and debtor-level pauses (the dispatcher asks this once per message).
     paused = (
         Pause.objects.filter(Pause.active_q(now)).filter(Q(claim_id=claim.pk) | Q(debtor_id=claim.debtor_id)).exists()
@@ -130,7 +137,7 @@ class _Costs:
                 ChannelCost.objects.filter(channel=channel, valid_from__lte=self.today).order_by("-valid_from").first()
             )
             self._prices[channel] = row.price_per_piece if row else Decimal("0")
-        return (self._prices[channel] * parts).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return (self._prices[channel] * parts).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 def _send(message: Message, rendered, now: datetime) -> SendResult:
@@ -161,7 +168,7 @@ def message_send(*, message_id: int, now: datetime, costs: _Costs, result: Dispa
             if message.status != Message.Status.SENDING:
                 return "skipped"
             claim = Claim.objects.select_for_update().select_related("debtor").get(pk=message.claim_id)
-            reason = claim_blocked_reason(claim=claim, now=now)
+            reason = claim_blocked_reason(claim=claim, now=now, step_kind=message.step.kind)
             if reason:
                 _cancel(message, reason, now)
                 Message.objects.filter(bundled_into=message, status=Message.Status.BUNDLED).update(
@@ -202,7 +209,7 @@ def message_send(*, message_id: int, now: datetime, costs: _Costs, result: Dispa
             message.save()
             if followers:
                 Message.objects.filter(bundled_into=message, status=Message.Status.BUNDLED).update(sent_at=now)
-            _legal_notice_record(message)
+            legal_notice_record(message=message)
             result.sent += 1
             return "sent"
     except ChannelError as error:
@@ -210,15 +217,6 @@ def message_send(*, message_id: int, now: datetime, costs: _Costs, result: Dispa
     except Exception as error:  # one bad row must not stop the batch; unknown errors are retried
         logger.exception("dispatch of message %s failed", message_id)
         return _failure(message_id, TransientChannelError(f"{type(error).__name__}: {error}"), now, result)
-
-
-def _legal_notice_record(message: Message) -> None:
-    """Evidence for legal notices (owned by the legal work); absent in early versions."""
-    try:
-        from dunning.services.costs import legal_notice_record
-    except ImportError:  # pragma: no cover
-        return
-    legal_notice_record(message=message)
 
 
 def _cancel(message: Message, reason: str, now: datetime) -> None:

@@ -214,3 +214,31 @@ def test_a_clerk_match_is_audit_logged_with_the_clerk_as_actor(clerk):
     finally:
         if not registered:
             auditlog.unregister(Payment)
+
+
+def test_the_thank_you_leaves_on_the_paid_claim_while_reminders_stay_stopped(settings):
+    from dunning.channels.sms import InMemorySMSBackend
+    from dunning.services.dispatch import dispatch
+    from tests.factories import make_template
+
+    settings.SMS_BACKEND = "dunning.channels.sms.InMemorySMSBackend"
+    InMemorySMSBackend.outbox.clear()
+    make_template(
+        step_kind=StepKind.PAYMENT_CONFIRMATION,
+        channel="sms",
+        subject="",
+        body="Bedankt, we hebben uw betaling voor {{ claim_reference }} ontvangen.",
+    )
+    policy = _confirmation_policy()
+    claim = make_claim(policy=policy)
+    reminder = plan_message(claim, policy.steps.get(kind=StepKind.REMINDER), status=Message.Status.SENT, channel="sms")
+    reminder.sent_at = NOW - timedelta(days=2)
+    reminder.save()
+    record(claim, "125.00")
+
+    dispatch(now=NOW + timedelta(minutes=5))
+
+    confirmation = Message.objects.get(claim=claim, step__kind=StepKind.PAYMENT_CONFIRMATION)
+    assert confirmation.status == Message.Status.SENT
+    assert [sms.body for sms in InMemorySMSBackend.outbox] == [confirmation.body]
+    assert "ontvangen" in confirmation.body
