@@ -41,11 +41,17 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "dunning.escalationproposal": ("decision_reason",),
     "dunning.message": ("recipient", "subject", "last_error", "document"),
     "compliance.datasubjectrequest": ("details", "outcome"),
+    "dunning.legalnotice": (),
+    "dunning.claimcost": (),
+    "dunning.paymentarrangement": ("note",),
+    "dunning.instalment": (),
+    "dunning.instalmentreminder": ("recipient", "subject", "last_error"),
 }
 
 # Left out of diffs entirely: large, and wholly personal.
 EXCLUDED_FIELDS: dict[str, tuple[str, ...]] = {
     "dunning.message": ("body",),
+    "dunning.instalmentreminder": ("body",),
 }
 
 # Text fields of audited models that hold no personal data (codes, choices, the municipality's own texts).
@@ -59,6 +65,11 @@ NON_PERSONAL_TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "dunning.escalationproposal": ("action", "status"),
     "dunning.message": ("channel", "tone", "language", "status", "cancel_reason", "provider_id", "print_batch"),
     "compliance.datasubjectrequest": ("kind", "channel", "status"),
+    "dunning.legalnotice": ("kind", "channel", "cost_kind"),
+    "dunning.claimcost": ("kind",),
+    "dunning.paymentarrangement": ("status",),
+    "dunning.instalment": ("status",),
+    "dunning.instalmentreminder": ("channel", "language", "status"),
 }
 
 # Models tracked without masking: they decide about people but hold no personal data themselves.
@@ -69,6 +80,10 @@ DECISION_MODELS: tuple[str, ...] = (
     "campaigns.policystep",
     "campaigns.stepoverride",
     "compliance.retentionrule",
+    "dunning.costrate",
+    "dunning.channelcost",
+    "campaigns.experiment",
+    "campaigns.experimentvariant",
 )
 
 PERSONAL_MODELS: tuple[str, ...] = tuple(PERSONAL_FIELDS)
@@ -120,6 +135,11 @@ def debtor_id_of(instance) -> int | None:
         from dunning.models import Claim
 
         return Claim.objects.filter(pk=claim_id).values_list("debtor_id", flat=True).first()
+    if label in ("dunning.instalment", "dunning.instalmentreminder"):
+        from dunning.models import Instalment
+
+        instalment_id = instance.pk if label == "dunning.instalment" else instance.instalment_id
+        return Instalment.objects.filter(pk=instalment_id).values_list("arrangement__debtor_id", flat=True).first()
     return None
 
 

@@ -79,6 +79,37 @@ def test_entries_on_claims_and_payments_are_tagged_with_the_debtor():
     assert payment_entry.changes["payer_name"] == ["None", MASK]
 
 
+def test_arrangements_and_their_instalments_are_logged_and_tagged_with_the_debtor():
+    from datetime import date
+    from decimal import Decimal
+
+    from dunning.models import Instalment, PaymentArrangement
+
+    debtor = make_debtor()
+    arrangement = PaymentArrangement.objects.create(
+        debtor=debtor, total=Decimal("300.00"), starts_on=date(2026, 5, 1), note="Afspraak aan de balie"
+    )
+    instalment = Instalment.objects.create(
+        arrangement=arrangement, number=1, due_on=date(2026, 5, 1), amount=Decimal("100.00")
+    )
+    entries = audit_entries(debtor_id=debtor.pk)
+    assert {"paymentarrangement", "instalment"} <= {e.content_type.model for e in entries}
+    assert entries.get(content_type__model="paymentarrangement").changes["note"] == ["None", MASK]
+    assert entries.get(content_type__model="instalment", object_id=instalment.pk).action == LogEntry.Action.CREATE
+
+
+def test_changes_to_cost_rates_are_logged():
+    from datetime import date
+    from decimal import Decimal
+
+    from dunning.models import CostRate
+
+    rate = CostRate.objects.create(
+        regime="tax", kind="aanmaning", valid_from=date(2030, 1, 1), band_from=Decimal("0"), amount=Decimal("9.50")
+    )
+    assert LogEntry.objects.get_for_object(rate).get().changes["amount"] == ["None", "9.50"]
+
+
 def test_message_bodies_never_enter_the_trail():
     claim = make_claim(policy=make_policy())
     message = Message.objects.create(

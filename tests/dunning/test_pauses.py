@@ -112,3 +112,20 @@ def test_a_debtor_pause_ending_shifts_every_open_claim(clerk):
     for c in (claim, other):
         c.refresh_from_db()
         assert next_step_due_on(c, c.policy.steps.get(order=1)) == date(2026, 4, 1) + timedelta(days=RESUME_GRACE_DAYS)
+
+
+def test_the_housekeeping_command_resumes_an_ended_pause_as_of_now(clerk):
+    import io
+
+    from django.core.management import call_command
+
+    claim = claim_with_policy(regime=Regime.TAX, due_on=date(2026, 1, 1))
+    pause_start(
+        claim=claim, reason=Pause.Reason.OBJECTION, ends_at=at(date(2026, 2, 20)), actor=clerk, now=at(date(2026, 1, 2))
+    )
+    out = io.StringIO()
+    call_command("legal_housekeeping", "--now", "2026-02-19T09:00:00+01:00", stdout=out)
+    assert "pauses_resumed=0" in out.getvalue()
+    call_command("legal_housekeeping", "--now", "2026-02-21T09:00:00+01:00", stdout=out)
+    assert "pauses_resumed=1" in out.getvalue()
+    assert Pause.objects.get().resumed_at is not None
