@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from compliance.admin import debtor_trail_url
 from customers.models import CareFlag, ChannelPreference, Debtor
 from dunning.admin.claims import EstimatedCountPaginator
 from dunning.models import Claim
@@ -142,6 +143,9 @@ class DebtorAdmin(admin.ModelAdmin):
         formset.save_m2m()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.user.has_perm("auditlog.view_logentry") and object_id and str(object_id).isdigit():
+            # "Who viewed or changed this debtor" in one click, for those who may read the trail.
+            extra_context = {**(extra_context or {}), "audit_trail_url": debtor_trail_url(int(object_id))}
         response = super().change_view(request, object_id, form_url, extra_context)
         debtor = getattr(response, "context_data", {}).get("original")
         if request.method == "GET" and response.status_code == 200 and debtor is not None:

@@ -130,3 +130,17 @@ def test_opening_a_debtor_page_is_logged_as_access(client, clerk):
     finally:
         accessed.disconnect(receiver)
     assert seen == [debtor]
+
+
+def test_the_debtor_page_links_to_who_viewed_or_changed_it_for_compliance_only(client, clerk, compliance_officer):
+    debtor = make_debtor()
+    url = reverse("admin:customers_debtor_change", args=[debtor.pk])
+    trail = f"{reverse('admin:auditlog_logentry_changelist')}?debtor={debtor.pk}"
+
+    client.force_login(compliance_officer)
+    page = client.get(url).content.decode()
+    assert trail in page
+    assert client.get(trail).status_code == 200
+
+    client.force_login(clerk)
+    assert trail not in client.get(url).content.decode()
