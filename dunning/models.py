@@ -80,6 +80,9 @@ class Claim(models.Model):
             models.Index(fields=["status", "due_on"], name="claim_status_due_idx"),
             models.Index(fields=["debtor", "status"], name="claim_debtor_status_idx"),
             models.Index(fields=["policy", "status"], name="claim_policy_status_idx"),
+            # The clerk's claim list in its default order (-due_on, -id) without a status filter: read
+            # backwards, 50 rows, instead of sorting a million (bench/RESULTS.md).
+            models.Index(fields=["due_on", "id"], name="claim_due_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -131,3 +131,19 @@ def test_the_claim_page_needs_the_same_queries_for_a_short_and_a_long_history(cl
     assert len(long_sql) == len(short_sql)
     assert len(long_sql) <= 20
     assert not _full_claim_counts(long_sql)
+
+
+@pytest.mark.django_db
+def test_the_name_search_matches_every_word_in_given_name_or_surname_and_source_references_exactly(client, clerk):
+    fatima = make_claim(make_debtor(given_name="Fatima", surname="El Amrani"), source_reference="TAX-2026-001")
+    other_fatima = make_claim(make_debtor(given_name="Fatima", surname="Jansen"))
+    make_claim(make_debtor(given_name="Karim", surname="El Amrani"))
+    client.force_login(clerk)
+
+    def found(term):
+        return set(client.get(CHANGELIST, {"q": term}).context["cl"].result_list)
+
+    assert found("fatima amrani") == {fatima}
+    assert found("Fatima") == {fatima, other_fatima}
+    assert found("TAX-2026-001") == {fatima}
+    assert found("nobody") == set()
