@@ -47,23 +47,36 @@ class PaymentRecorded:
     confirmation: Message | None = None
 
 
-def claim_for_reference(reference_text: str, *, structured_reference: str = "") -> Claim | None:
-    """The claim a reference or a remittance text points at, or None.
-
-    Tries the text as one reference (with or without spaces, dots, dashes), then every valid
-    betalingskenmerk found inside free text ("BETALINGSKENM. 5000 0567 8901 2345 aanslag 2026").
-    """
+def _reference_candidates(reference_text: str, structured_reference: str) -> list[str]:
+    """The references a payment may mean, most specific first (see `claim_for_reference`)."""
     text = (reference_text or "").strip()
     structured = payment_reference_normalise((structured_reference or "").strip())
     if not text and not structured:
-        return None
+        return []
     whole = payment_reference_normalise(text)
     # A structured reference (Strd/CdtrRefInf/Ref, /REMI/STRD/CUR/) is taken as written, first.
     candidates = [ref for ref in (structured, whole) if ref]
     candidates += [ref for ref in payment_references_in_text(text) if ref not in candidates]
+    return candidates
+
+
+def claim_for_reference(reference_text: str, *, structured_reference: str = "", lock: bool = False) -> Claim | None:
+    """The claim a reference or a remittance text points at, or None.
+
+    Tries the text as one reference (with or without spaces, dots, dashes), then every valid
+    betalingskenmerk found inside free text ("BETALINGSKENM. 5000 0567 8901 2345 aanslag 2026").
+
+    With `lock=True` (inside a transaction) the look-up itself takes the row lock the dispatcher takes,
+    so finding and locking the claim is one query. Every candidate row is locked, in primary-key order
+    so that two payments naming the same claims cannot deadlock; a text rarely names more than one.
+    """
+    candidates = _reference_candidates(reference_text, structured_reference)
     if not candidates:
         return None
-    found = {c.payment_reference: c for c in Claim.objects.filter(payment_reference__in=candidates)}
+    claims = Claim.objects.filter(payment_reference__in=candidates)
+    if lock:
+        claims = claims.select_for_update(of=("self",)).select_related("policy", "debtor").order_by("pk")
+    found = {c.payment_reference: c for c in claims}
     for candidate in candidates:
         if candidate in found:
             return found[candidate]
@@ -107,28 +120,32 @@ def _confirmation_plan(*, claim: Claim, now: datetime) -> Message | None:
     return message if created else None
 
 
-def _payment_apply(*, payment: Payment, claim: Claim, now: datetime, actor=None) -> PaymentRecorded:
-    """Apply a stored, unmatched payment to a LOCKED claim; the caller holds the transaction."""
-    payment.claim = claim
-    payment.matched_at = now
-    payment.matched_by = actor
+@dataclass(frozen=True)
+class _Split:
+    """How a payment's amount divides over a claim: principal first, then costs, the rest to refund."""
+
+    to_principal: Decimal
+    to_costs: Decimal
+    refund: Decimal
+    match_status: str
+
+
+def _split(*, amount: Decimal, claim: Claim) -> _Split:
     if claim.status != Claim.Status.OPEN:
-        payment.match_status = Payment.MatchStatus.ON_SETTLED
-        payment.refund_amount = payment.amount
-        payment.save(update_fields=["claim", "match_status", "refund_amount", "matched_at", "matched_by"])
+        return _Split(ZERO, ZERO, amount, Payment.MatchStatus.ON_SETTLED)
+    to_principal = min(amount, claim.open_amount)
+    to_costs = min(amount - to_principal, claim.costs_amount)
+    refund = amount - to_principal - to_costs
+    status = Payment.MatchStatus.OVERPAID if refund > ZERO else Payment.MatchStatus.MATCHED
+    return _Split(to_principal, to_costs, refund, status)
+
+
+def _claim_apply(*, payment: Payment, claim: Claim, split: _Split, now: datetime) -> PaymentRecorded:
+    """Lower the LOCKED claim by a matched payment; settle it and stop its reminders when nothing is left."""
+    if payment.match_status == Payment.MatchStatus.ON_SETTLED:
         return PaymentRecorded(payment=payment, created=True)
-
-    remaining = payment.amount
-    to_principal = min(remaining, claim.open_amount)
-    claim.open_amount -= to_principal
-    remaining -= to_principal
-    to_costs = min(remaining, claim.costs_amount)
-    claim.costs_amount -= to_costs
-    remaining -= to_costs
-    payment.refund_amount = remaining
-    payment.match_status = Payment.MatchStatus.OVERPAID if remaining > ZERO else Payment.MatchStatus.MATCHED
-    payment.save(update_fields=["claim", "match_status", "refund_amount", "matched_at", "matched_by"])
-
+    claim.open_amount -= split.to_principal
+    claim.costs_amount -= split.to_costs
     settled = claim.open_amount == ZERO and claim.costs_amount == ZERO
     cancelled = withdrawn = 0
     confirmation = None
@@ -155,6 +172,18 @@ def _payment_apply(*, payment: Payment, claim: Claim, now: datetime, actor=None)
     )
 
 
+def _payment_apply(*, payment: Payment, claim: Claim, now: datetime, actor=None) -> PaymentRecorded:
+    """Apply a stored, unmatched payment to a LOCKED claim (a clerk's match); the caller holds the transaction."""
+    split = _split(amount=payment.amount, claim=claim)
+    payment.claim = claim
+    payment.matched_at = now
+    payment.matched_by = actor
+    payment.match_status = split.match_status
+    payment.refund_amount = split.refund
+    payment.save(update_fields=["claim", "match_status", "refund_amount", "matched_at", "matched_by"])
+    return _claim_apply(payment=payment, claim=claim, split=split, now=now)
+
+
 def payment_record(
     *,
     source: str,
@@ -171,14 +200,20 @@ def payment_record(
 ) -> PaymentRecorded:
     """Store a payment once per (source, external_id) and apply it to the claim its reference names.
 
-    1. Insert inside a savepoint; a unique-constraint violation means an identical payment was already
-       recorded (or is being recorded right now: PostgreSQL makes us wait for that transaction), so we
-       return the stored one with created=False and change nothing.
-    2. Find the claim by reference; none: the payment waits UNMATCHED for a clerk (`payment_match`).
-    3. Lock the claim row and apply the money (see `_payment_apply`).
+    1. Find the claim by reference and lock its row in the same query (the lock the dispatcher takes
+       before it sends). No claim: the payment will wait UNMATCHED for a clerk (`payment_match`).
+    2. Insert the payment, already matched (so it is written and audited once, not inserted and then
+       updated), inside a savepoint. A unique-constraint violation means an identical payment was
+       already recorded (or is being recorded right now: PostgreSQL makes us wait for that transaction),
+       so we return the stored one with created=False and change nothing.
+    3. Lower the claim (see `_claim_apply`); settled: cancel its pending messages in this transaction.
     """
     amount = Decimal(amount).quantize(Decimal("0.01"))
     with actor_context(actor), transaction.atomic():
+        claim = claim_for_reference(reference_text, structured_reference=structured_reference, lock=True)
+        # The time is taken after the lock so that settled_at orders after any send that held it.
+        now = now or timezone.now()
+        split = _split(amount=amount, claim=claim) if claim is not None else None
         try:
             with transaction.atomic():
                 payment = Payment.objects.create(
@@ -190,20 +225,21 @@ def payment_record(
                     reference_text=" ".join(p for p in (structured_reference, reference_text) if p)[:500],
                     payer_name=(payer_name or "")[:200],
                     payer_account=(payer_account or "")[:34],
+                    claim=claim,
+                    match_status=split.match_status if split else Payment.MatchStatus.UNMATCHED,
+                    refund_amount=split.refund if split else ZERO,
+                    matched_at=now if claim is not None else None,
+                    matched_by=actor if claim is not None else None,
                 )
         except IntegrityError:
-            existing = Payment.objects.filter(source=source, external_id=external_id).first()
+            existing = Payment.objects.filter(source=source, external_id=external_id).select_related("claim").first()
             if existing is None:  # some other constraint failed: not a duplicate
                 raise
             return PaymentRecorded(payment=existing, created=False)
-
-        claim = claim_for_reference(reference_text, structured_reference=structured_reference)
         if claim is None:
             logger.info("payment %s/%s recorded unmatched", source, external_id)
             return PaymentRecorded(payment=payment, created=True)
-        claim = Claim.objects.select_for_update(of=("self",)).select_related("policy", "debtor").get(pk=claim.pk)
-        # The time is taken after the lock so that settled_at orders after any send that held it.
-        return _payment_apply(payment=payment, claim=claim, now=now or timezone.now(), actor=actor)
+        return _claim_apply(payment=payment, claim=claim, split=split, now=now)
 
 
 def payment_match(*, payment_id: int, claim_id: int, actor=None, now: datetime | None = None) -> PaymentRecorded:

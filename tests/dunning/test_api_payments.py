@@ -220,3 +220,35 @@ def test_the_view_is_csrf_exempt(client):
 
     strict = Client(enforce_csrf_checks=True)
     assert post_signed(strict, payload()).status_code == 202
+
+
+def test_a_matched_payment_and_its_repeat_stay_within_a_query_budget(client, django_assert_max_num_queries):
+    """Per request: lock-and-find the claim (1), insert the payment already matched (1), audit it (1),
+    lower and settle the claim (auditlog's read of the old row + its entry + the update: 3), cancel
+    messages and withdraw proposals (2), plus savepoints. A repeat: the lock, the failed insert, the read."""
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.get_for_models(Payment, Claim)  # a running server has these cached
+    policy = make_policy()
+    claim = make_claim(policy=policy, principal=Decimal("125.00"))
+    message = plan_message(claim, policy.steps.first())
+    data = payload(reference=claim.payment_reference, amount="125.00")
+
+    with django_assert_max_num_queries(12):
+        first = post_signed(client, data)
+    with django_assert_max_num_queries(8):
+        repeat = post_signed(client, data)
+
+    assert (first.status_code, repeat.status_code) == (201, 200)
+    assert repeat.json() == first.json()
+    message.refresh_from_db()
+    assert message.status == Message.Status.CANCELLED
+    # Fewer queries, same audit trail: the payment's creation (already matched) and the claim's settlement.
+    payment = Payment.objects.get()
+    created = LogEntry.objects.get_for_object(payment).get()
+    assert created.action == LogEntry.Action.CREATE
+    assert created.changes_dict["match_status"][1] == "matched"
+    assert created.changes_dict["claim"][1] == str(claim.pk)
+    settled = LogEntry.objects.get_for_object(claim).get(action=LogEntry.Action.UPDATE)
+    assert settled.changes_dict["status"] == ["open", "paid"]
