@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from dunning.bankstatements import StatementError, statement_parse
 from dunning.models import Claim, Message, Payment
@@ -187,3 +188,68 @@ def test_the_command_rejects_a_malformed_file(tmp_path):
         call_command("import_bank_statement", str(bad))
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_bank_statement", str(tmp_path / "missing.xml"))
+
+
+def _mt940_parts(text: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """(header up to the opening balance, one block per :61: entry with its :86:, footer from :62F:)."""
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(":61:"))
+    last = next(i for i, line in enumerate(lines) if line.startswith(":62"))
+    blocks: list[list[str]] = []
+    for line in lines[first:last]:
+        if line.startswith(":61:"):
+            blocks.append([])
+        blocks[-1].append(line)
+    return lines[:first], blocks, lines[last:]
+
+
+def _mt940_file(path: Path, header: list[str], blocks: list[list[str]], footer: list[str], *, ref: str) -> Path:
+    header = [f":20:{ref}" if line.startswith(":20:") else line for line in header]
+    path.write_text("\n".join(header + [line for block in blocks for line in block] + footer) + "\n")
+    return path
+
+
+def test_overlapping_mt940_files_record_each_entry_once(tmp_path):
+    """Entries without a bank reference (NONREF) get ids from their content, not their position: the
+    second of two overlapping statements records only what is new, and two identical transfers on one
+    day stay two payments."""
+    header, blocks, footer = _mt940_parts(real(ING_SCOR).read_text())
+    savings = blocks[1]  # 01-07 C 300,00 NONREF "VAN Zkl Kwartaal Spaarrekening"
+    assert savings[0].startswith(":61:130701C300,00") and "NONREF" in savings[0]
+    twin = list(savings)  # the same transfer again that day: a real second payment
+    # The first file ends on the twin, with its own statement totals after the closing balance (which
+    # the library would otherwise glue onto the last entry's text).
+    first_footer = [line if not line.startswith(":86:D") else ":86:D000001C000002D10,00C600,00" for line in footer]
+    first = _mt940_file(tmp_path / "week27.940", header, [blocks[0], savings, twin], first_footer, ref="W27")
+    # The second file starts on 01-07 again, wraps that :86: at another width, and runs to 30-09.
+    rewrapped = [savings[0], ":86:0001234567 VAN Zkl Kwartaal", "Spaarrekening"]
+    second = _mt940_file(tmp_path / "q3.940", header, [blocks[0], rewrapped, twin, *blocks[2:]], footer, ref="Q3")
+
+    out = StringIO()
+    call_command("import_bank_statement", str(first), stdout=out)
+    assert "matched 0, unmatched 2, duplicate 0, skipped 1" in out.getvalue()
+    out = StringIO()
+    call_command("import_bank_statement", str(second), stdout=out)
+    assert "matched 0, unmatched 1, duplicate 2, skipped 5" in out.getvalue()  # only 15-07 C 400,00 is new
+    # The original statement (one 300,00 on 01-07) holds nothing new either.
+    report = bank_statement_import(content=real(ING_SCOR).read_bytes())
+    assert report.counts == {"matched": 0, "unmatched": 0, "duplicate": 2, "skipped": 5}
+
+    payments = Payment.objects.order_by("paid_at", "id")
+    assert [(p.amount, timezone.localdate(p.paid_at).isoformat()) for p in payments] == [
+        (Decimal("300.00"), "2013-07-01"),
+        (Decimal("300.00"), "2013-07-01"),
+        (Decimal("400.00"), "2013-07-15"),
+    ]
+    assert not any("W27" in p.external_id or "Q3" in p.external_id for p in payments)  # no statement id
+    assert {p.reference_text for p in payments} == {"0001234567 VAN Zkl Kwartaal Spaarrekening"}
+
+
+def test_identical_entries_are_numbered_and_a_statement_trailer_is_not_entry_text():
+    _, entries = statement_parse(real(ING_SCOR).read_bytes())
+    assert entries[-1].remittance_text == "NL57ABNA0987654321 ABNANL2A J AAP kilometervergoeding 3e kwartaal"
+    ids = [e.external_id for e in entries]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith("mt940|0001234567|c|") and i.endswith("|1") for i in ids)
+    _, ing = statement_parse(real(ING_940).read_bytes())
+    assert ing[-1].remittance_text.endswith("/REMI/STRD/CUR/1070123412341234/")  # no "/SUM/4/4/..." glued on
