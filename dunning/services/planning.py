@@ -6,7 +6,7 @@
    policy, not paused (claim or debtor), without a message for this step, with the previous step handled
    (sent, failed, cancelled, ... but not still pending) and no later step started, and due by the
    step's smallest offset (segment overrides can move it).
-2. Candidates are streamed in keyset pages ordered by (debtor, claim): memory stays flat however many
+2. Candidates are streamed in pages ordered by (debtor, claim): memory stays flat however many
    claims there are, and all of one debtor's claims land in the same page so they can be bundled.
 3. For a page, one SQL query annotates each claim with its segment (campaigns.rules compiled to a
    CASE over dunning.selectors.segments' attributes): set-based, never one debtor at a time.
@@ -26,7 +26,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db import connections
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from campaigns.experiments import running_experiments, template_override_for
@@ -119,21 +120,27 @@ def candidate_claims(*, step: PolicyStep, previous: PolicyStep | None, min_offse
 
 
 def _pages(queryset, batch_size: int):
-    """Keyset pages of (debtor_id, claim id), never splitting a debtor unless one debtor fills a page."""
-    last_debtor, last_id = 0, 0
-    while True:
-        rows = list(
-            queryset.filter(Q(debtor_id__gt=last_debtor) | Q(debtor_id=last_debtor, pk__gt=last_id))
-            .order_by("debtor_id", "pk")
-            .values_list("debtor_id", "pk")[:batch_size]
-        )
-        if not rows:
-            return
-        if len(rows) == batch_size and rows[0][0] != rows[-1][0]:
-            trailing_debtor = rows[-1][0]
-            rows = [row for row in rows if row[0] != trailing_debtor]
-        last_debtor, last_id = rows[-1]
-        yield [claim_id for _, claim_id in rows]
+    """Pages of about `batch_size` claim ids in (debtor, claim) order, never splitting a debtor.
+
+    One query per step, streamed (a server-side cursor on PostgreSQL): re-running the candidate query per
+    page (keyset pagination) made PostgreSQL compute and sort the whole candidate set once per page, which
+    at a million open claims cost more than the planning itself (bench/RESULTS.md).
+    """
+    rows = queryset.order_by("debtor_id", "pk").values_list("debtor_id", "pk")
+    if connections[queryset.db].vendor == "postgresql":
+        rows = rows.iterator(chunk_size=batch_size)
+    else:  # SQLite gives no isolation between a chunked read and the inserts made while reading it
+        rows = list(rows)
+    page: list[int] = []
+    last_debtor = None
+    for debtor_id, claim_id in rows:
+        if len(page) >= batch_size and debtor_id != last_debtor:
+            yield page
+            page = []
+        page.append(claim_id)
+        last_debtor = debtor_id
+    if page:
+        yield page
 
 
 def plan(*, now: datetime, batch_size: int = BATCH_SIZE) -> PlanResult:
