@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from config import views
 from dunning import api as dunning_api
-from dunning import views_letters
+from dunning import views_letters, views_pay
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -14,5 +14,6 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("api/v1/payments/", dunning_api.payments_create, name="api-payments"),
     path("payments/mollie/webhook/", dunning_api.mollie_webhook, name="mollie-webhook"),
+    path("pay/<str:token>/", views_pay.pay, name="pay"),  # the citizen's payment link
     path("", views.home, name="home"),
 ]

@@ -1,4 +1,5 @@
-"""iDEAL through Mollie: create payments for a claim's link, and sync a payment when Mollie calls back.
+"""iDEAL through Mollie: create payments when a citizen clicks a claim's payment link, and sync a payment
+when Mollie calls back.
 
 Only what Mollie's API returns counts: the webhook body carries nothing but an id (no signature), so
 `mollie_payment_sync` fetches the payment and records it through `payment_record` when it is paid
@@ -6,7 +7,7 @@ Only what Mollie's API returns counts: the webhook body carries nothing but an i
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlparse
 
@@ -22,6 +23,9 @@ from dunning.services.payments import PaymentRecorded, payment_record
 logger = logging.getLogger(__name__)
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "testserver"}
+# iDEAL payments expire about 15 minutes after they are created; one closer than this to its end is
+# not handed out again.
+REUSE_MARGIN = timedelta(minutes=5)
 
 
 def mollie_client() -> Client:
@@ -68,11 +72,15 @@ def mollie_payment_create(*, claim: Claim, amount: Decimal) -> MolliePayment:
 
 
 def mollie_checkout_url_for(*, claim: Claim, now: datetime | None = None) -> str:
-    """The checkout URL of a valid open Mollie payment for the claim's total due, created when needed."""
+    """The checkout URL of a valid open Mollie payment for the claim's total due, created when needed.
+
+    Reused only while it is open, for exactly what is due now (a partial payment since makes a new one)
+    and has REUSE_MARGIN left before it expires: the citizen still has to pick a bank and confirm.
+    """
     now = now or timezone.now()
     amount = claim.total_due
     for existing in MolliePayment.objects.filter(claim=claim, status="open").order_by("-created_at", "-id")[:3]:
-        if existing.is_reusable_for(amount=amount, moment=now):
+        if existing.is_reusable_for(amount=amount, moment=now + REUSE_MARGIN):
             return existing.checkout_url
     return mollie_payment_create(claim=claim, amount=amount).checkout_url
 
