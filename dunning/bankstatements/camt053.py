@@ -3,8 +3,12 @@
 Namespace-agnostic: elements are found by local name, so .001.02, .001.04 and .001.08 read alike
 (v08 nests the entry status as <Sts><Cd>BOOK</Cd></Sts>; v02 writes <Sts>BOOK</Sts>).
 A batch booking (one <Ntry> with several <TxDtls>) becomes one entry per transaction.
+An entry's id is the bank's AcctSvcrRef/NtryRef, or else built from its content (`_content_base`).
 """
 
+import hashlib
+import re
+from collections import Counter
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -99,6 +103,31 @@ def _payer(tx) -> tuple[str, str]:
     return name, account
 
 
+def _content_base(entry, txs: list, *, account: str, booked_on: date, occurrences: Counter) -> tuple:
+    """The id of an entry without AcctSvcrRef/NtryRef (the Rabobank export has none), from its content.
+
+    Statements overlap (a monthly export after daily ones), so nothing positional (statement id, entry
+    number) may go in: what the entry says, plus a counter among identical entries of the same file
+    (two identical transfers on one day are two payments; a later file holding that day records
+    neither again). The same scheme as MT940 (`swift_mt940`).
+    """
+    parts = [
+        booked_on.isoformat(),
+        _text(entry, "ValDt", "Dt") or _text(entry, "ValDt", "DtTm"),
+        _text(entry, "CdtDbtInd").upper(),
+        _text(entry, "Amt"),
+        (_child(entry, "Amt").get("Ccy") or "") if _child(entry, "Amt") is not None else "",
+        _text(entry, "RvslInd").lower(),
+        _text(entry, "AddtlNtryInf"),
+    ]
+    for tx in txs:
+        parts += [*_remittance(tx), *_payer(tx), _text(tx, "Refs", "EndToEndId"), _text(tx, "Refs", "TxId")]
+    # Without whitespace: an export may indent or wrap texts differently.
+    digest = hashlib.sha256("|".join(re.sub(r"\s+", "", p) for p in parts).encode()).hexdigest()[:40]
+    occurrences[(account, digest)] += 1
+    return ("camt", account, "c", digest, occurrences[(account, digest)])
+
+
 def parse(content: bytes) -> list[BankEntry]:
     try:
         root = etree.fromstring(content, parser=_PARSER)
@@ -108,6 +137,7 @@ def parse(content: bytes) -> list[BankEntry]:
     if _local(root) != "Document" or not _descendants(root, "BkToCstmrStmt"):
         raise StatementError("not a CAMT.053 document (no Document/BkToCstmrStmt)")
     entries: list[BankEntry] = []
+    occurrences: Counter = Counter()
     for s_index, stmt in enumerate(statements, start=1):
         stmt_id = _text(stmt, "Id") or f"stmt{s_index}"
         account = _text(stmt, "Acct", "Id", "IBAN") or _text(stmt, "Acct", "Id", "Othr", "Id")
@@ -125,7 +155,7 @@ def parse(content: bytes) -> list[BankEntry]:
             base = (
                 ("camt", account, entry_ref)
                 if entry_ref
-                else ("camt", account, stmt_id, n_index, booked_on.isoformat(), f"{amount:.2f}")
+                else _content_base(entry, txs, account=account, booked_on=booked_on, occurrences=occurrences)
             )
             # One payment per transaction of a batch, when every transaction states its own amount.
             split = len(txs) > 1 and all(

@@ -253,3 +253,35 @@ def test_identical_entries_are_numbered_and_a_statement_trailer_is_not_entry_tex
     assert all(i.startswith("mt940|0001234567|c|") and i.endswith("|1") for i in ids)
     _, ing = statement_parse(real(ING_940).read_bytes())
     assert ing[-1].remittance_text.endswith("/REMI/STRD/CUR/1070123412341234/")  # no "/SUM/4/4/..." glued on
+
+
+def test_overlapping_camt053_exports_without_bank_references_record_each_entry_once(tmp_path):
+    """The real Rabobank export has no AcctSvcrRef: its entries get content-based ids too, so a daily
+    export followed by an overlapping one (other statement ids) records only what is new."""
+    from lxml import etree
+
+    def export(keep: slice, *, suffix: str) -> bytes:
+        root = etree.fromstring(real(RABOBANK).read_bytes())
+        statements = [e for e in root.iter() if etree.QName(e).localname == "Stmt"]
+        for stmt in statements:
+            if stmt not in statements[keep]:
+                stmt.getparent().remove(stmt)
+            else:
+                stmt_id = next(c for c in stmt if etree.QName(c).localname == "Id")
+                stmt_id.text += suffix
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+    # Statements 0-59 hold the credits of 15-08, 28-09 and 11-10; statements 40-131 those of 28-09,
+    # 11-10 and the one of 26-07 that is booked last.
+    (tmp_path / "july-october.xml").write_bytes(export(slice(0, 60), suffix="-A"))
+    (tmp_path / "september-december.xml").write_bytes(export(slice(40, None), suffix="-B"))
+
+    out = StringIO()
+    call_command("import_bank_statement", str(tmp_path / "july-october.xml"), stdout=out)
+    assert "matched 0, unmatched 3, duplicate 0" in out.getvalue()
+    out = StringIO()
+    call_command("import_bank_statement", str(tmp_path / "september-december.xml"), stdout=out)
+    assert "matched 0, unmatched 1, duplicate 2" in out.getvalue()
+    again = bank_statement_import(content=real(RABOBANK).read_bytes())
+    assert again.counts == {"matched": 0, "unmatched": 0, "duplicate": 4, "skipped": 5}
+    assert Payment.objects.count() == 4
