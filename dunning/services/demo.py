@@ -12,7 +12,11 @@ Steps of `demo_seed`:
 3. Debtors, each with a behaviour profile (on time, sometimes late, chronically late, needs help,
    business, other), channel preferences, care flags.
 4. Claims over the last ~14 months, and for each claim a simulated history: reminders sent by the
-   policy's steps until the (simulated) payment, delivery events, payments, escalation proposals.
+   policy's steps until the (simulated) payment, delivery events, payments, escalation proposals,
+   the next step a payment stopped (cancelled, "paid"), collection costs after approved escalations.
+5. The seeding day itself up to noon: messages sent this morning, letters waiting for the afternoon
+   print run, a few failures, payments this morning; a running A/B experiment on the friendly e-mail
+   reminder of the tax policy; rendered bodies for the recent messages.
 """
 
 from __future__ import annotations
@@ -34,17 +38,34 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, models, transaction
 from django.db.models.base import ModelState
-from django.utils import timezone
+from django.utils import timezone, translation
 from faker import Faker
 
-from campaigns.models import DunningPolicy, MessageTemplate, PolicyStep, Regime, Segment, StepKind, StepOverride, Tone
+from campaigns.experiments import variant_for
+from campaigns.models import (
+    DunningPolicy,
+    Experiment,
+    ExperimentVariant,
+    MessageTemplate,
+    PolicyStep,
+    Regime,
+    Segment,
+    StepKind,
+    StepOverride,
+    Tone,
+)
+from campaigns.templating import context_from_allowlist, render, sms_length
 from compliance.roles import CLERK, COMPLIANCE_OFFICER, TEAM_LEAD, roles_setup
 from config.actors import system_user
 from customers.models import CareFlag, Channel, ChannelPreference, Debtor
+from dunning import legal
+from dunning.channels import render as renderer
 from dunning.models import (
     ChannelCost,
     Claim,
+    ClaimCost,
     ClaimKind,
+    CostRate,
     DeliveryEvent,
     EscalationProposal,
     Message,
@@ -53,7 +74,9 @@ from dunning.models import (
 )
 from dunning.references import payment_reference_format, payment_reference_make
 from dunning.services.claim_import import REGIME_BY_KIND
-from dunning.services.demo_texts import template_text
+from dunning.services.demo_texts import experiment_variant_b_text, template_text
+from dunning.services.payment_links import municipality_payment_page_for
+from dunning.windows import is_sending_day
 
 DEMO_PREFIX = "DEMO-"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by runserver_with_cluster; DEBUG only
@@ -62,6 +85,14 @@ REFERENCE_BASE = 990_000_000_000_000
 WINDOW_DAYS = 425  # about 14 months of claims
 TZ = ZoneInfo("Europe/Amsterdam")
 CENT = Decimal("0.01")
+ZERO_COST = Decimal("0")
+# The simulated history runs up to noon of the seeding day: this morning's run has sent its e-mails
+# and text messages, letters wait for the afternoon print run, payments came in overnight and this morning.
+CUTOFF_HOUR = 12
+PRINT_RUN_HOUR = 15
+# Bodies are rendered (through the engine's templates and helpers) for messages of the last weeks and
+# for everything still pending; older history keeps the subject only, so seeding stays fast.
+RENDER_DAYS = 21
 
 # ------------------------------------------------------------------------------------------ segments
 
@@ -208,6 +239,8 @@ PROFILE_SEGMENT = {
     "other": SEG_OTHER,
     "new": SEG_OTHER,
 }
+# Chance that a claim not due yet is paid already (on the day the bill arrives, or a little later).
+PAY_EARLY = {"on_time": 0.9, "sometimes": 0.7, "chronic": 0.0, "help": 0.3, "business": 0.5, "other": 0.5, "new": 0.5}
 # Chance to pay late but before any reminder (between the due date and the first step).
 PAY_BEFORE_FIRST_STEP = {"sometimes": 0.25, "chronic": 0.0, "help": 0.1, "business": 0.3, "other": 0.2, "new": 0.2}
 # Chance to pay before the next step after a reminder with the neutral tone by e-mail.
@@ -229,6 +262,18 @@ EMAIL_BOUNCE_SHARE = 0.03  # debtors whose e-mail address turned out to be dead
 SMS_FAILURE = 0.02
 EMAIL_OPEN = 0.55
 EMAIL_CLICK = 0.35  # of those opened
+
+
+# Parking naheffingen are written every day; a share of the people (and businesses) get them.
+PARKING_SHARE_PERSON = 0.30
+PARKING_SHARE_ORGANISATION = 0.35
+# The running experiment (see docs/demo-data.md): variant B adds this to the chance of paying.
+EXPERIMENT_NAME = "Korte herinnering met betaallink bovenaan"
+EXPERIMENT_B_UPLIFT = 0.18
+# "Today" on any seed: extra parking fines for late-paying debtors so that a step falls due this
+# morning (one per SCENE_PER debtors, at least SCENE_MIN): see `_Generator._scene`.
+SCENE_PER = 100
+SCENE_MIN = 9
 
 
 def _response_probability(profile: str, tone: str, channel: str, kind: str) -> float:
@@ -259,6 +304,7 @@ class DemoResult:
     proposals: int = 0
     pauses: int = 0
     templates: int = 0
+    rendered: int = 0
     users: list[str] = field(default_factory=list)
     segment_profiles: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -275,6 +321,10 @@ class _ClaimPlan:
     late: bool  # forced pattern: paid after the due date (or not at all)
     paid_on: date | None = None
     objection_at: datetime | None = None
+    # Today's scene (see _Generator._scene): "sent" (a reminder this morning, maybe failing), "letter"
+    # (an aanmaning for the afternoon print run) or "paid" (paid this morning after a reminder).
+    scene: str = ""
+    fail_today: bool = False
 
 
 def demo_seed(
@@ -300,8 +350,15 @@ def demo_seed(
         policies = policies_ensure(segments=segments)
         templates = templates_ensure()
         result.templates = len(templates)
+        experiment = experiment_ensure(policies=policies, templates=templates, today=today)
         _Generator(
-            seed=seed, today=today, segments=segments, policies=policies, templates=templates, result=result
+            seed=seed,
+            today=today,
+            segments=segments,
+            policies=policies,
+            templates=templates,
+            experiment=experiment,
+            result=result,
         ).run(debtors)
     result.seconds = round(time.monotonic() - started, 2)
     return result
@@ -400,6 +457,47 @@ def templates_ensure() -> dict[tuple[str, str, str, str], MessageTemplate]:
     return existing
 
 
+def experiment_ensure(
+    *, policies: dict[str, DunningPolicy], templates: dict[tuple[str, str, str, str], MessageTemplate], today: date
+) -> Experiment | None:
+    """The demo's running A/B test on the tax policy's first reminder (friendly, e-mail, Dutch).
+
+    A is the active template; B (inactive: one active template per combination) is shorter and puts the
+    payment link first. It started on the due date of this year's assessment round, so the reminders
+    of that round are in it. An existing experiment of that name is kept.
+    """
+    step = policies[POLICY_TAX].steps.filter(order=1).first()
+    current = templates.get((StepKind.REMINDER, Tone.FRIENDLY, E, "nl"))
+    if step is None or current is None:
+        return None
+    found = Experiment.objects.filter(name=EXPERIMENT_NAME).first()
+    if found is not None:
+        return found
+    if Experiment.objects.filter(step=step, status=Experiment.Status.RUNNING).exists():
+        return None  # someone else's experiment runs on that step: leave it alone
+    subject, body = experiment_variant_b_text()
+    shorter = MessageTemplate.objects.create(
+        step_kind=StepKind.REMINDER,
+        tone=Tone.FRIENDLY,
+        channel=E,
+        language="nl",
+        subject=subject,
+        body=body,
+        is_active=False,
+    )
+    experiment = Experiment.objects.create(
+        step=step,
+        name=EXPERIMENT_NAME,
+        hypothesis="Een kortere e-mail met de betaallink bovenaan (B) laat meer mensen binnen 14 dagen betalen "
+        "dan de huidige vriendelijke herinnering (A): wie wil betalen, hoeft niet te zoeken. (Demo: de uitkomst "
+        "is gesimuleerd.)",
+        started_at=_at(_round_date(today) + timedelta(days=61), 8),
+    )
+    ExperimentVariant.objects.create(experiment=experiment, label="A", template=current, weight=1)
+    ExperimentVariant.objects.create(experiment=experiment, label="B", template=shorter, weight=1)
+    return experiment
+
+
 # ------------------------------------------------------------------------------------------ generator
 
 
@@ -409,6 +507,13 @@ def _money(value: float | Decimal) -> Decimal:
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
+
+
+def _sending_day(day: date) -> date:
+    """The first day from `day` on that messages go out (no Sundays, no Dutch public holidays)."""
+    while not is_sending_day(day):
+        day += timedelta(days=1)
+    return day
 
 
 def _round_date(today: date) -> date:
@@ -424,20 +529,21 @@ def _round_date(today: date) -> date:
 
 
 class _Generator:
-    def __init__(self, *, seed, today, segments, policies, templates, result):
+    def __init__(self, *, seed, today, segments, policies, templates, result, experiment=None):
         self.rng = random.Random(seed)
         self.fake = Faker("nl_NL")
         self.fake.seed_instance(seed)
         self.fake_en = Faker("en_GB")
         self.fake_en.seed_instance(seed + 1)
         self.today = today
-        self.now = _at(today, 7)  # history ends before this morning's run
+        self.now = _at(today, CUTOFF_HOUR)  # the history ends at noon of the seeding day
         self.window_start = today - timedelta(days=WINDOW_DAYS)
         self.round = _round_date(today)
         self.segments = segments
         self.policies = policies
         self.templates = templates
         self.result = result
+        self.municipality = settings.MUNICIPALITY
         self.city = settings.MUNICIPALITY["name"].removeprefix("Gemeente ").strip() or "Voorbeeld"
         self.steps = {
             name: list(policy.steps.order_by("order")) for name, policy in policies.items()
@@ -445,16 +551,26 @@ class _Generator:
         self.overrides = {
             (o.step_id, o.segment_id): o for o in StepOverride.objects.filter(step__policy__in=policies.values())
         }
-        # Price in force today per channel (SMS counted as two parts: reminders are 160-306 characters).
+        # Price in force today per channel, at Message.cost's precision (SMS: two parts unless the
+        # rendered body says otherwise; reminders are 160-306 characters).
         prices = {
             c.channel: c.price_per_piece
             for c in ChannelCost.objects.filter(valid_from__lte=today).order_by("channel", "valid_from")
         }
-        self.message_costs = {
-            channel: (prices.get(channel, Decimal("0")) * (2 if channel == S else 1)).quantize(CENT, ROUND_HALF_UP)
-            for channel in (E, S, L)
-        }
+        self.prices = {channel: prices.get(channel, Decimal("0")) for channel in (E, S, L)}
+        self.cost_quantum = Decimal(1).scaleb(-Message._meta.get_field("cost").decimal_places)
+        self.message_costs = {channel: self.cost(channel, 2 if channel == S else 1) for channel in (E, S, L)}
         self.claim_counter = 0
+        self.experiment = experiment
+        self.experiment_variants = (
+            sorted(experiment.variants.select_related("template"), key=lambda v: (v.label, v.pk)) if experiment else []
+        )
+        self.experiment_uplift = {
+            v.pk: EXPERIMENT_B_UPLIFT if v.label == "B" else 0.0 for v in self.experiment_variants
+        }
+
+    def cost(self, channel: str, parts: int = 1) -> Decimal:
+        return (self.prices[channel] * parts).quantize(self.cost_quantum, ROUND_HALF_UP)
 
     # -- debtors -------------------------------------------------------------------------------------
 
@@ -484,16 +600,75 @@ class _Generator:
 
         plans: list[_ClaimPlan] = []
         by_debtor: list[tuple[Debtor, str, dict, list[_ClaimPlan]]] = []
-        for debtor, profile, extra in people:
+        scene = self._scene(people)
+        for number, (debtor, profile, extra) in enumerate(people):
             mine = self._claims(debtor, profile)
+            if number in scene:
+                mine.append(self._scene_claim(debtor, profile, *scene[number]))
             plans.extend(mine)
             by_debtor.append((debtor, profile, extra, mine))
+        # Claim ids before the history: the experiment assigns variants by claim id (variant_for).
+        for plan, pk in zip(plans, _allocate_ids(Claim._meta, len(plans)), strict=True):
+            plan.claim.pk = pk
         history = _History(self)
         for debtor, profile, extra, mine in by_debtor:
             history.simulate(debtor, profile, extra, mine)
         _fast_insert([p.claim for p in plans])
         self.result.claims = len(plans)
         history.save(extra_pauses=pauses)
+
+    def _scene(self, people) -> dict[int, tuple[str, bool]]:
+        """Today, on any seed: which late payers get one more parking fine timed to make today busy.
+
+        Roles, in turn: "sent" (the first reminder goes out this morning), "letter" (the aanmaning waits
+        for this afternoon's print run) and "paid" (reminded a few days ago, paid this morning: the next
+        step is cancelled). Two of the "sent" ones fail: an e-mail that hard-bounces (its fallback letter
+        goes out tomorrow) and a text message to a number that is no longer reachable.
+        """
+        if not people:
+            return {}
+        # Private persons who stated no channel preference, so the policy's channels decide (a letter
+        # for the aanmaning, e-mail or SMS for the first reminder).
+        candidates = [
+            number
+            for number, (debtor, profile, extra) in enumerate(people)
+            if profile in ("chronic", "other", "new") and (debtor.email or debtor.phone) and not extra.get("preference")
+        ]
+        count = min(len(candidates), max(SCENE_MIN, len(people) // SCENE_PER))
+        chosen = self.rng.sample(candidates, count)
+        # Who gets which first reminder: e-mail for other/new (friendly, e-mail first), SMS for the
+        # chronically late (their first reminder goes by SMS first).
+        by_email = [n for n in chosen if people[n][1] in ("other", "new") and people[n][0].email]
+        by_sms = [n for n in chosen if people[n][1] == "chronic" and people[n][0].phone]
+        failing = [pool[0] for pool in (by_email, by_sms) if pool]
+        rest = [n for n in chosen if n not in failing]
+        roles = {number: ("sent", True) for number in failing}
+        cycle = ("letter", "paid", "sent")
+        for i, number in enumerate(rest):
+            roles[number] = (cycle[i % 3], False)
+        return roles
+
+    def _scene_claim(self, debtor, profile, role: str, fail: bool) -> _ClaimPlan:
+        steps = [s.offset_days for s in self.steps[POLICY_ADMIN]]
+        if role == "sent":
+            due = self.today - timedelta(days=steps[0])  # first reminder today
+        elif role == "letter":
+            due = self.today - timedelta(days=steps[1])  # aanmaning today
+        else:
+            due = self.today - timedelta(days=steps[0] + self.rng.randint(2, 5))  # reminded days ago
+        claim = self._parking_claim(debtor, due - timedelta(days=14))
+        return _ClaimPlan(claim=claim, profile=profile, late=True, scene=role, fail_today=fail)
+
+    def _parking_claim(self, debtor, issued: date) -> Claim:
+        street = self.rng.choice(STREETS_CENTRE)
+        return self._claim(
+            debtor,
+            ClaimKind.PARKING,
+            PARKING,
+            issued,
+            issued + timedelta(days=14),
+            f"Naheffing parkeren {issued:%d-%m-%Y}, {street}",
+        )
 
     def _debtor(self, n: int) -> tuple[Debtor, str, dict]:
         rng, fake = self.rng, self.fake
@@ -633,17 +808,7 @@ class _Generator:
             claims.append(self._claim(debtor, kind, amount, issued, issued + timedelta(days=61), label))
 
         def parking(issued):
-            street = rng.choice(STREETS_CENTRE)
-            claims.append(
-                self._claim(
-                    debtor,
-                    ClaimKind.PARKING,
-                    PARKING,
-                    issued,
-                    issued + timedelta(days=14),
-                    f"Naheffing parkeren {issued:%d-%m-%Y}, {street}",
-                )
-            )
+            claims.append(self._parking_claim(debtor, issued))
 
         def rent(amount, label, quarters):
             for q_start in _quarter_starts(self.window_start, today + timedelta(days=20)):
@@ -675,8 +840,9 @@ class _Generator:
             tax(ClaimKind.SEWAGE, _money(rng.choice([SEWAGE, SEWAGE * 2, SEWAGE * 4])), f"Rioolheffing {year}")
             if rng.random() < 0.3:
                 rent(_money(rng.randint(150, 900) * 10), "Huur bedrijfsruimte", 1.0)
-            for _ in range(rng.choice([0, 0, 0, 1, 2])):
-                parking(self.window_start + timedelta(days=rng.randint(0, WINDOW_DAYS - 5)))
+            if rng.random() < PARKING_SHARE_ORGANISATION:
+                for _ in range(rng.choice([1, 1, 2, 3])):
+                    parking(self.window_start + timedelta(days=rng.randint(0, WINDOW_DAYS - 1)))
         else:
             homeowner = rng.random() < 0.58
             if homeowner:
@@ -685,9 +851,9 @@ class _Generator:
                 tax(ClaimKind.SEWAGE, SEWAGE, f"Rioolheffing {year}")
             single = rng.random() < 0.38
             tax(ClaimKind.WASTE, WASTE_SINGLE if single else WASTE_MULTI, f"Afvalstoffenheffing {year}")
-            if rng.random() < 0.18:
-                for _ in range(rng.choice([1, 1, 2])):
-                    parking(self.window_start + timedelta(days=rng.randint(0, WINDOW_DAYS - 3)))
+            if rng.random() < PARKING_SHARE_PERSON:
+                for _ in range(rng.choice([1, 1, 2, 3])):
+                    parking(self.window_start + timedelta(days=rng.randint(0, WINDOW_DAYS - 1)))
             if rng.random() < 0.04:
                 rent(GARAGE_QUARTER, "Huur garagebox", 1.0)
             if rng.random() < 0.03:
@@ -762,7 +928,7 @@ def _quarter_starts(start: date, end: date) -> list[date]:
 
 
 class _History:
-    """Simulates reminders, deliveries and payments for each claim up to this morning."""
+    """Simulates reminders, deliveries and payments for each claim up to noon of the seeding day."""
 
     def __init__(self, gen: _Generator):
         self.gen = gen
@@ -770,47 +936,61 @@ class _History:
         self.messages: list[Message] = []
         self.events: list[tuple[Message, list[DeliveryEvent]]] = []
         self.payments: list[Payment] = []
-        self.proposals: list[tuple[EscalationProposal, Message]] = []
+        self.proposals: list[tuple[EscalationProposal, Message | None]] = []
+        self.claim_costs: list[ClaimCost] = []
         self.claim_pauses: list[Pause] = []
         self.fallbacks: list[tuple[Message, Message]] = []  # (bounced, fallback)
         self.debtor_updates: list[Debtor] = []
         self.step_cache: dict[tuple[str, int], list[tuple[PolicyStep, int, str, list[str]]]] = {}
         self.tiebreak = itertools.count()
         self.approver = _approver()
+        self.cost_cache: dict[tuple, Decimal] = {}
+        self.rates: list[CostRate] | None = None
+        self.terms_cache: dict[tuple, object] = {}
+        self.render_from = gen.now - timedelta(days=RENDER_DAYS)
+        self.rendered = 0
 
     # -- per debtor ----------------------------------------------------------------------------------
 
     def simulate(self, debtor: Debtor, profile: str, extra: dict, plans: list[_ClaimPlan]) -> None:
         rng, gen = self.rng, self.gen
+        today, now = gen.today, gen.now
         segment = gen.segments[PROFILE_SEGMENT[profile]]
         care = profile == "help"
         pause_from = extra.get("debtor_pause_from")
         pause_at = _at(pause_from, 10) if pause_from else None
         preference = extra.get("preference") or {}
         state = {"email_dead": extra["email_dead"], "email_invalid_at": None}
-        queue: list[tuple[datetime, int, int, int]] = []  # (when, plan index, step index, tiebreak)
+        queue: list[tuple[datetime, int, int, int]] = []  # (day, plan index, step index, tiebreak)
+        avoided: list[tuple[_ClaimPlan, Message]] = []
         for index, plan in enumerate(plans):
             claim = plan.claim
-            if claim.due_on >= gen.today:
-                continue  # not due yet: nothing to simulate
+            if claim.due_on >= today:
+                # Not due yet. Who pays on time often pays as soon as the bill arrives.
+                if rng.random() < PAY_EARLY[profile]:
+                    lead = rng.choice([0, 1, 2, 3, 5, 8, 12, 20])
+                    day = max(claim.issued_on, claim.due_on - timedelta(days=lead))
+                    if day <= today:
+                        plan.paid_on = day
+                continue
             if not plan.late:
                 lead = rng.choice([0, 0, 1, 2, 3, 5, 8, 12, 20])
                 plan.paid_on = max(claim.issued_on, claim.due_on - timedelta(days=lead))
                 continue
             steps = self._steps(claim, segment)
-            first_at = claim.due_on + timedelta(days=steps[0][1])
-            if rng.random() < PAY_BEFORE_FIRST_STEP[profile]:
+            first_on = claim.due_on + timedelta(days=steps[0][1])
+            if not plan.scene and rng.random() < PAY_BEFORE_FIRST_STEP[profile]:
                 # Late, but paid before any reminder was needed.
-                window = max(1, (first_at - claim.due_on).days - 1)
+                window = max(1, (first_on - claim.due_on).days - 1)
                 day = claim.due_on + timedelta(days=rng.randint(1, window))
-                if day < gen.today:
+                if day <= today:
                     plan.paid_on = day
                     continue
-            heapq.heappush(queue, (_at(first_at, 9, rng.randint(0, 59)), index, 0, next(self.tiebreak)))
-            if rng.random() < 0.01:
+            heapq.heappush(queue, (_at(first_on, 9), index, 0, next(self.tiebreak)))
+            if not plan.scene and rng.random() < 0.01:
                 # An objection (bezwaar) still being handled: reminders stop when it comes in.
                 starts = claim.due_on + timedelta(days=rng.randint(4, 40))
-                if starts < gen.today:
+                if starts < today:
                     plan.objection_at = _at(starts, 12)
                     self.claim_pauses.append(
                         Pause(
@@ -822,6 +1002,9 @@ class _History:
                         )
                     )
 
+        def blocked(plan: _ClaimPlan, moment: datetime) -> bool:
+            return bool((pause_at and moment >= pause_at) or (plan.objection_at and moment >= plan.objection_at))
+
         # Events of all the debtor's claims in time order, so a bounce changes later channels.
         while queue:
             when, index, step_index, _ = heapq.heappop(queue)
@@ -829,51 +1012,76 @@ class _History:
             claim = plan.claim
             steps = self._steps(claim, segment)
             step, _, tone, channels = steps[step_index]
-            if when >= gen.now or (pause_at and when >= pause_at):
-                continue
-            if plan.objection_at and when >= plan.objection_at:
-                continue
+            day = _sending_day(when.date())
+            if day > today:
+                continue  # after today: it has not happened
             if care:
                 tone = Tone.EMPATHETIC
             if step.needs_approval:
-                sent = self._escalation(claim, step, tone, segment, debtor, when, care)
+                moment = _at(day, 7, rng.randint(0, 30))  # the morning planner run proposes it
+                if blocked(plan, moment):
+                    continue
+                sent = self._escalation(claim, step, tone, segment, debtor, moment, care)
                 if sent and rng.random() < 0.7:
-                    day = sent.date() + timedelta(days=rng.randint(3, 30))
-                    if day < gen.today:
-                        plan.paid_on = day
+                    pay_day = sent.date() + timedelta(days=rng.randint(3, 30))
+                    if pay_day <= today:
+                        plan.paid_on = pay_day
                 continue
-            is_trial = step.kind == StepKind.REMINDER and not care and rng.random() < TRIAL_SHARE
+            is_trial = step.kind == StepKind.REMINDER and not care and not plan.scene and rng.random() < TRIAL_SHARE
             if is_trial:
                 tone = rng.choice(Tone.values)
-            channel = self._channel(debtor, preference, channels, state, when, trial=is_trial)
-            message = self._message(claim, step, channel, tone, segment, debtor, when)
-            delivered = self._deliver(message, state)
+            channel = self._channel(debtor, preference, channels, state, _at(day, 8), trial=is_trial)
+            moment = self._send_moment(day, channel)
+            if blocked(plan, moment):
+                continue
+            variant = self._variant(claim, step, tone, channel, debtor.language, moment)
+            message = self._message(claim, step, channel, tone, segment, debtor, moment, variant=variant)
+            if moment >= now:
+                self._pending(message)  # this afternoon's print run, or later today
+                continue
+            delivered = self._deliver(message, state, fail=plan.fail_today and day == today)
             if not delivered and channel == E:
-                # Hard bounce: the same step again by letter the next morning (fallback_for).
-                fallback_at = _at((when + timedelta(days=1)).date(), 9, rng.randint(0, 59))
-                if fallback_at < gen.now:
-                    fallback = self._message(claim, step, L, tone, segment, debtor, fallback_at)
-                    self._deliver(fallback, state)
-                    self.fallbacks.append((message, fallback))
-                    channel, when, delivered = L, fallback_at, True
-            if step_index + 1 < len(steps):
-                next_at = _at(claim.due_on + timedelta(days=steps[step_index + 1][1]), 9, rng.randint(0, 59))
+                # Hard bounce: the same step again by letter in the next print run (fallback_for).
+                fallback_at = self._send_moment(_sending_day(day + timedelta(days=1)), L)
+                fallback = self._message(claim, step, L, tone, segment, debtor, fallback_at)
+                self.fallbacks.append((message, fallback))
+                if fallback_at >= now:
+                    self._pending(fallback)  # goes out with tomorrow's print run
+                    continue
+                self._deliver(fallback, state)
+                channel, moment, delivered = L, fallback_at, True
+            has_next = step_index + 1 < len(steps)
+            if has_next:
+                next_at = _at(claim.due_on + timedelta(days=steps[step_index + 1][1]), 9)
             else:
-                next_at = when + timedelta(days=30)
+                next_at = moment + timedelta(days=30)
             # Does this message make them pay before the next step?
             p = _response_probability(plan.profile, tone, channel, step.kind) if delivered else 0.05
-            if rng.random() < p:
-                window = max(1, (next_at.date() - when.date()).days - 1)
+            if variant is not None:
+                p = min(0.95, p + self.gen.experiment_uplift[variant.pk])
+            forced = plan.scene == "paid" and step_index == 0 and moment.date() < today
+            if plan.scene in ("sent", "letter"):
+                p = 0.0  # today's scene: they have not paid yet
+            if forced or rng.random() < p:
+                window = max(1, (next_at.date() - moment.date()).days - 1)
                 delay = min(window, 1 + int(rng.expovariate(1 / CHANNEL_DELAY_MEAN[channel])))
-                day = when.date() + timedelta(days=delay)
-                if day < gen.today:
-                    plan.paid_on = day
+                pay_day = today if forced else moment.date() + timedelta(days=delay)
+                if pay_day <= today:
+                    plan.paid_on = pay_day
+                    if has_next:
+                        # Stop on payment: the next step was never sent.
+                        avoided.append((plan, self._avoided(plan, steps[step_index + 1], next_at, debtor, segment,
+                                                            preference, state, care)))  # fmt: skip
                 continue
-            if step_index + 1 < len(steps):
+            if has_next:
                 heapq.heappush(queue, (next_at, index, step_index + 1, next(self.tiebreak)))
 
         for plan in plans:
             self._settle(plan, debtor, profile)
+        for plan, message in avoided:
+            settled = plan.claim.settled_at
+            message.cancelled_at = settled
+            message.created_at = min(message.scheduled_for - timedelta(hours=2), settled - timedelta(minutes=5))
         if state["email_invalid_at"]:
             debtor.email_invalid_since = state["email_invalid_at"]
             self.debtor_updates.append(debtor)
@@ -895,6 +1103,11 @@ class _History:
         self.step_cache[key] = sorted(out, key=lambda s: (s[1], s[0].order))
         return self.step_cache[key]
 
+    def _send_moment(self, day: date, channel: str) -> datetime:
+        """When the dispatcher sent it: e-mail from 08:00, SMS from 09:00, letters in the 15:00 print run."""
+        start, spread = {E: (8, 150), S: (9, 120), L: (PRINT_RUN_HOUR, 40)}[channel]
+        return _at(day, start) + timedelta(minutes=self.rng.randint(0, spread))
+
     def _channel(self, debtor, preference, channels, state, when, *, trial) -> str:
         def reachable(channel):
             if channel == E:
@@ -912,8 +1125,21 @@ class _History:
                 return channel
         return usable[0]
 
-    def _message(self, claim, step, channel, tone, segment, debtor, when) -> Message:
-        template = self.gen.templates.get((step.kind, tone, channel, debtor.language))
+    def _variant(self, claim, step, tone, channel, language, moment) -> ExperimentVariant | None:
+        """The running experiment's variant for this claim (campaigns.experiments.variant_for), if it applies."""
+        gen = self.gen
+        experiment = gen.experiment
+        if experiment is None or experiment.status != Experiment.Status.RUNNING or len(gen.experiment_variants) < 2:
+            return None
+        if step.pk != experiment.step_id or moment < experiment.started_at:
+            return None
+        first = gen.experiment_variants[0].template
+        if (step.kind, tone, channel, language) != (first.step_kind, first.tone, first.channel, first.language):
+            return None
+        return variant_for(experiment, claim.pk, gen.experiment_variants)
+
+    def _message(self, claim, step, channel, tone, segment, debtor, when, *, variant=None) -> Message:
+        template = variant.template if variant else self.gen.templates.get((step.kind, tone, channel, debtor.language))
         recipient = {E: debtor.email, S: debtor.phone}.get(
             channel, f"{debtor.street} {debtor.house_number}, {debtor.postal_code} {debtor.city}"
         )
@@ -928,6 +1154,7 @@ class _History:
             template_version=template.version if template else None,
             segment=segment,
             segment_version=segment.version,
+            experiment_variant=variant,
             scheduled_for=when,
             recipient=recipient,
             subject=_subject(template, claim),
@@ -938,7 +1165,43 @@ class _History:
         self.messages.append(message)
         return message
 
-    def _deliver(self, message: Message, state: dict) -> bool:
+    def _pending(self, message: Message) -> None:
+        """Planned, not sent yet: the dispatcher records the cost when it sends."""
+        message.status = Message.Status.PLANNED
+        message.attempts = 0
+        message.cost = ZERO_COST
+
+    def _avoided(self, plan, next_step, next_at, debtor, segment, preference, state, care) -> Message:
+        """The step a payment stopped: cancelled ("paid") when the claim was settled (set after _settle)."""
+        step, _, tone, channels = next_step
+        if care:
+            tone = Tone.EMPATHETIC
+        day = _sending_day(next_at.date())
+        if step.needs_approval:
+            channel, moment = L, _at(day, 7)
+        else:
+            channel = self._channel(debtor, preference, channels, state, _at(day, 8), trial=False)
+            moment = self._send_moment(day, channel)
+        message = self._message(plan.claim, step, channel, tone, segment, debtor, moment)
+        message.status = Message.Status.CANCELLED
+        message.cancel_reason = "paid"
+        message.attempts = 0
+        message.cost = ZERO_COST
+        if step.needs_approval:
+            # What the payment service does to a pending proposal; kept so the timeline tells it.
+            proposal = _build(
+                EscalationProposal,
+                claim=plan.claim,
+                step=step,
+                action=step.kind,
+                status=EscalationProposal.Status.WITHDRAWN,
+                created_at=moment,
+                decision_reason="Vordering betaald voordat de stap aan de beurt was (demo).",
+            )
+            self.proposals.append((proposal, message))
+        return message
+
+    def _deliver(self, message: Message, state: dict, *, fail: bool = False) -> bool:
         """Status, timestamps and provider events for a sent message; False when it did not arrive."""
         rng = self.rng
         sent = message.scheduled_for + timedelta(minutes=rng.randint(1, 25))
@@ -948,7 +1211,7 @@ class _History:
         ok = True
         if message.channel == L:
             message.status = Message.Status.SENT
-        elif message.channel == E and state["email_dead"]:
+        elif message.channel == E and (state["email_dead"] or fail):
             message.status = Message.Status.BOUNCED
             message.bounced_at = sent + timedelta(minutes=2)
             message.last_error = "550 5.1.1 mailbox unavailable (demo)"
@@ -963,7 +1226,7 @@ class _History:
             )
             state["email_invalid_at"] = state["email_invalid_at"] or message.bounced_at
             ok = False
-        elif message.channel == S and rng.random() < SMS_FAILURE:
+        elif message.channel == S and (fail or rng.random() < SMS_FAILURE):
             message.status = Message.Status.FAILED
             message.last_error = "Number not reachable (demo)"
             events.append(
@@ -975,13 +1238,15 @@ class _History:
             message.delivered_at = sent + timedelta(seconds=rng.randint(5, 600))
             events.append(_build(DeliveryEvent, kind=DeliveryEvent.Kind.DELIVERED, occurred_at=message.delivered_at))
             if message.channel == E and rng.random() < EMAIL_OPEN:
-                message.opened_at = message.delivered_at + timedelta(minutes=rng.randint(2, 2000))
-                events.append(_build(DeliveryEvent, kind=DeliveryEvent.Kind.OPENED, occurred_at=message.opened_at))
-                if rng.random() < EMAIL_CLICK:
-                    message.clicked_at = message.opened_at + timedelta(seconds=rng.randint(10, 300))
-                    events.append(
-                        _build(DeliveryEvent, kind=DeliveryEvent.Kind.CLICKED, occurred_at=message.clicked_at)
-                    )
+                opened = message.delivered_at + timedelta(minutes=rng.randint(2, 2000))
+                if opened < self.gen.now:
+                    message.opened_at = opened
+                    events.append(_build(DeliveryEvent, kind=DeliveryEvent.Kind.OPENED, occurred_at=opened))
+                    if rng.random() < EMAIL_CLICK:
+                        message.clicked_at = opened + timedelta(seconds=rng.randint(10, 300))
+                        events.append(
+                            _build(DeliveryEvent, kind=DeliveryEvent.Kind.CLICKED, occurred_at=message.clicked_at)
+                        )
         for number, event in enumerate(events):
             event.provider_event_id = f"{message.provider_id}-{number}"
         self.events.append((message, events))
@@ -990,17 +1255,26 @@ class _History:
     def _escalation(self, claim, step, tone, segment, debtor, when, care) -> datetime | None:
         """A needs-approval step: pending when recent; decided by a person when older.
 
-        Returns when the approved escalation letter went out, or None when nothing was sent.
+        Returns when the approved escalation letter went out, or None when nothing was sent. An approved
+        dwangbevel charges its costs (CostRate in force) on the claim, as the approval service does.
         """
-        rng = self.rng
+        rng, now = self.rng, self.gen.now
         message = self._message(claim, step, L, tone, segment, debtor, when)
+        cost_kind = legal.cost_kind_for_escalation(claim.regime)
         proposal = _build(
-            EscalationProposal, claim=claim, step=step, action="escalation", needs_second_approval=care, created_at=when
+            EscalationProposal,
+            claim=claim,
+            step=step,
+            action=step.kind,
+            needs_second_approval=care,
+            created_at=when,
+            proposed_costs=self._escalation_costs(claim, cost_kind, when.date()),
         )
         self.proposals.append((proposal, message))
+        message.cost = ZERO_COST
         # A team lead decides within about two weeks; what is not decided yet waits in the queue.
         decided = when + timedelta(days=rng.randint(1, 14), hours=rng.randint(0, 6))
-        if decided >= self.gen.now or (when >= self.gen.now - timedelta(days=30) and rng.random() < 0.4):
+        if decided >= now or (when >= now - timedelta(days=30) and rng.random() < 0.4):
             message.status = Message.Status.AWAITING_APPROVAL
             message.attempts = 0
             return None
@@ -1017,9 +1291,54 @@ class _History:
             return None
         proposal.status = EscalationProposal.Status.APPROVED
         proposal.decision_reason = "Herinnering en aanmaning zonder reactie; termijn verstreken (demo)."
-        message.scheduled_for = decided + timedelta(hours=1)
+        costs = self._escalation_costs(claim, cost_kind, decided.date())
+        if costs > 0:
+            self.claim_costs.append(
+                _build(
+                    ClaimCost,
+                    claim=claim,
+                    kind=cost_kind,
+                    amount=costs,
+                    basis_amount=claim.open_amount,
+                    proposal=proposal,
+                    charged_at=decided,
+                    charged_by=self.approver,
+                )
+            )
+            claim.costs_amount += costs
+        message.scheduled_for = self._send_moment(_sending_day(decided.date() + timedelta(days=1)), L)
+        if message.scheduled_for >= now:
+            self._pending(message)
+            return None
+        message.cost = self.gen.message_costs[L]
         self._deliver(message, {"email_dead": False, "email_invalid_at": None})
         return message.sent_at
+
+    def _escalation_costs(self, claim: Claim, kind: str, day: date) -> Decimal:
+        """What `dunning.legal.costs_for` charges (the CostRate in force for the amount), from rows read once."""
+        if not kind or claim.open_amount <= 0:
+            return Decimal("0.00")
+        if self.rates is None:
+            # cost_rate_for's order: the most recent start wins, then the highest band, then the newest row.
+            self.rates = sorted(CostRate.objects.all(), key=lambda r: (r.valid_from, r.band_from, r.pk), reverse=True)
+        key = (claim.regime, kind, day, claim.open_amount)
+        if key not in self.cost_cache:
+            rate = next(
+                (
+                    r
+                    for r in self.rates
+                    if r.regime == claim.regime and r.kind == kind and r.covers(on=day, amount=claim.open_amount)
+                ),
+                None,
+            )
+            self.cost_cache[key] = rate.amount if rate else Decimal("0.00")
+        return self.cost_cache[key]
+
+    def _paid_at(self, day: date) -> datetime:
+        """Today's payments came in overnight or this morning (before the noon cut-off)."""
+        if day >= self.gen.today:
+            return _at(day, self.rng.randint(0, 9), self.rng.randint(0, 59))
+        return _at(day, self.rng.randint(7, 22), self.rng.randint(0, 59))
 
     def _settle(self, plan: _ClaimPlan, debtor: Debtor, profile: str) -> None:
         rng, today = self.rng, self.gen.today
@@ -1033,21 +1352,23 @@ class _History:
                     self._payment(claim, debtor, part, day, 1)
                     claim.open_amount = claim.principal - part
             return
-        paid_at = _at(plan.paid_on, rng.randint(7, 22), rng.randint(0, 59))
+        paid_at = self._paid_at(plan.paid_on)
+        total = claim.principal + claim.costs_amount  # money goes to the principal first, then the costs
         if profile in ("help", "chronic") and rng.random() < 0.15 and claim.principal > 20:
             first = _money(claim.principal / 2)
             earlier = max(claim.issued_on, plan.paid_on - timedelta(days=rng.randint(7, 30)))
             self._payment(claim, debtor, first, earlier, 1)
-            self._payment(claim, debtor, claim.principal - first, plan.paid_on, 2, paid_at=paid_at)
+            self._payment(claim, debtor, total - first, plan.paid_on, 2, paid_at=paid_at)
         else:
-            self._payment(claim, debtor, claim.principal, plan.paid_on, 1, paid_at=paid_at)
+            self._payment(claim, debtor, total, plan.paid_on, 1, paid_at=paid_at)
         claim.open_amount = Decimal("0.00")
+        claim.costs_amount = Decimal("0.00")
         claim.status = Claim.Status.PAID
         claim.settled_at = paid_at + timedelta(minutes=1)
 
     def _payment(self, claim, debtor, amount, day, number, *, paid_at=None) -> None:
         rng = self.rng
-        paid_at = paid_at or _at(day, rng.randint(7, 22), rng.randint(0, 59))
+        paid_at = paid_at or self._paid_at(day)
         source = rng.choices([Payment.Source.MOLLIE, Payment.Source.CAMT053, Payment.Source.API], [45, 45, 10])[0]
         reference = payment_reference_format(claim.payment_reference)
         self.payments.append(
@@ -1065,6 +1386,76 @@ class _History:
                 received_at=paid_at + timedelta(minutes=rng.randint(1, 60)),
             )
         )
+
+    # -- rendering -----------------------------------------------------------------------------------
+
+    def _render_recent(self) -> None:
+        """Bodies for what was sent in the last RENDER_DAYS days, with the engine's templates and the
+        renderer's formatting helpers (dunning.channels.render); older history keeps its subject only."""
+        for message in self.messages:
+            # Like the dispatcher: a body exists once a message was sent (pending ones render when they go).
+            if message.sent_at is None or message.scheduled_for < self.render_from:
+                continue
+            subject, body = self._render(message)
+            message.subject, message.body = subject[:255], body
+            if message.channel == S and message.sent_at is not None:
+                message.cost = self.gen.cost(S, sms_length(body).parts)
+            self.rendered += 1
+
+    def _render(self, message: Message) -> tuple[str, str]:
+        """What `dunning.channels.render.message_context` builds, with the amounts as they were when the
+        message went out and the municipality's payment page as link (seeding never calls Mollie)."""
+        claim, step, template = message.claim, message.step, message.template
+        if template is None:
+            return message.subject, ""
+        debtor = claim.debtor
+        language = message.language or "nl"
+        sent_on = message.scheduled_for.date()
+        key = (claim.regime, step.pk, sent_on, message.channel, claim.principal)
+        terms = self.terms_cache.get(key)
+        if terms is None:
+            terms = legal.terms_for_message(claim=claim, step=step, sent_on=sent_on, channel=message.channel)
+            self.terms_cache[key] = terms
+        open_amount = claim.principal if claim.status == Claim.Status.PAID else claim.open_amount
+        costs = claim.costs_amount if message.status in Message.PENDING_STATUSES else Decimal("0.00")
+        money = renderer.money
+        values = {
+            "salutation": renderer.salutation(debtor),
+            "debtor_name": debtor.display_name,
+            "postal_address": renderer.postal_address(debtor),
+            "claim_reference": renderer.grouped_reference(claim.payment_reference),
+            "claim_description": claim.description or claim.get_kind_display(),
+            "claim_kind": claim.get_kind_display(),
+            "principal": money(claim.principal, language),
+            "open_amount": money(open_amount, language),
+            "costs_amount": money(costs, language),
+            "total_due": money(open_amount + costs, language),
+            "issued_date": renderer.day(claim.issued_on, language),
+            "due_date": renderer.day(claim.due_on, language),
+            "pay_before": renderer.day(terms.pay_before, language),
+            "term_days": terms.term_days,
+            "costs_if_unpaid": money(terms.costs_if_unpaid, language),
+            "claims": [
+                {
+                    "reference": renderer.grouped_reference(claim.payment_reference),
+                    "description": claim.description or claim.get_kind_display(),
+                    "open_amount": money(open_amount, language),
+                    "due_date": renderer.day(claim.due_on, language),
+                }
+            ],
+            "payment_link": municipality_payment_page_for(claim=claim),
+            "municipality_name": self.gen.municipality["name"],
+            "municipality_phone": self.gen.municipality["phone"],
+            "municipality_email": self.gen.municipality["email"],
+            "municipality_address": self.gen.municipality["address"],
+            "municipality_iban": self.gen.municipality["iban"],
+            "debt_help_contact": self.gen.municipality["debt_help"],
+        }
+        context = context_from_allowlist(step_kind=step.kind, values=values)
+        with translation.override(language):
+            subject = render(template.subject, context) if template.subject else ""
+            body = render(template.body, context)
+        return subject, body
 
     # -- writing -------------------------------------------------------------------------------------
 
@@ -1085,6 +1476,7 @@ class _History:
                     received_at=_at(day, 13),
                 )
             )
+        self._render_recent()
         fallback_ids = {id(fallback) for _, fallback in self.fallbacks}
         _fast_insert([m for m in self.messages if id(m) not in fallback_ids])
         for bounced, fallback in self.fallbacks:
@@ -1099,6 +1491,7 @@ class _History:
         for proposal, message in self.proposals:
             proposal.message = message
         _fast_insert([p for p, _ in self.proposals])
+        _fast_insert(self.claim_costs)
         _fast_insert(self.payments)
         Pause.objects.bulk_create(extra_pauses + self.claim_pauses, batch_size=1000)
         Debtor.objects.bulk_update(self.debtor_updates, ["email_invalid_since"], batch_size=1000)
@@ -1107,6 +1500,7 @@ class _History:
         gen.result.payments = len(self.payments)
         gen.result.proposals = len(self.proposals)
         gen.result.pauses = len(extra_pauses) + len(self.claim_pauses)
+        gen.result.rendered = self.rendered
 
 
 def _approver():
@@ -1129,9 +1523,9 @@ def _subject(template: MessageTemplate | None, claim: Claim) -> str:
     if template is None or not template.subject:
         return ""
     return (
-        template.subject.replace("{{ claim_description }}", claim.description).replace(
-            "{{ claim_reference }}", payment_reference_format(claim.payment_reference)
-        )
+        template.subject.replace("{{ claim_description }}", claim.description)
+        .replace("{{ claim_reference }}", payment_reference_format(claim.payment_reference))
+        .replace("{{ total_due }}", renderer.money(claim.principal, template.language))
     )[:255]
 
 
@@ -1191,7 +1585,8 @@ def _fast_insert(objs: list) -> None:
     converters = [converter(f) for f in fields]
     relations = [(f.attname, f.cache_name) for f in fields if f.is_relation]
     attnames = [f.attname for f in fields]
-    ids = _allocate_ids(meta, len(objs))
+    preset = [obj.pk for obj in objs]
+    ids = preset if all(pk is not None for pk in preset) else _allocate_ids(meta, len(objs))
     alias = connection.alias  # the proxy looks it up on every access
     rows = []
     for obj, pk in zip(objs, ids, strict=True):

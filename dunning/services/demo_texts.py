@@ -520,3 +520,26 @@ def template_text(*, kind: str, tone: str, channel: str, language: str) -> tuple
         signature += "\n{{ municipality_address }}"
     parts.append(f"{_CLOSING[language][tone]}\n{signature}")
     return subject, "\n\n".join(parts) + "\n"
+
+
+# The demo experiment's variant B: the friendly Dutch e-mail reminder, shorter, with the payment link
+# first (variant A is the regular template above). Same variables, same obligations (reference, amount,
+# pay-before date, link, phone), half the words.
+EXPERIMENT_B_SUBJECT = "Betaal {{ total_due }} in 1 minuut: {{ claim_description }}"
+EXPERIMENT_B_BODY = (
+    "Beste {{ salutation }},\n\n"
+    "Betaal direct met iDEAL: {{ payment_link }}\n\n"
+    "Wij missen nog {{ total_due }} voor {{ claim_description }}. Betaal vóór {{ pay_before }}.\n\n"
+    "Betalingskenmerk: {{ claim_reference }}\n"
+    "Betaaldatum was: {{ due_date }}"
+    + _DETAILS["nl"]["claims"]
+    + "\n\nLiever overmaken? Gebruik {{ municipality_iban }} ten name van {{ municipality_name }} en het "
+    "betalingskenmerk. Lukt betalen niet? Bel {{ municipality_phone }}. Al betaald? Dan kunt u dit bericht "
+    "vergeten.\n\n"
+    "Hartelijke groet,\n{{ municipality_name }}\n"
+)
+
+
+def experiment_variant_b_text() -> tuple[str, str]:
+    """(subject, body) of variant B of the demo experiment (reminder, friendly, e-mail, Dutch)."""
+    return EXPERIMENT_B_SUBJECT, EXPERIMENT_B_BODY

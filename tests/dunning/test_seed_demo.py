@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.core.management.color import no_style
+from django.db import connection
 from django.db.models import Sum
 from django.template import Template
 from django.template.base import FilterExpression, Variable, VariableNode
@@ -19,7 +21,7 @@ from campaigns.models import DunningPolicy, MessageTemplate, Segment, StepKind, 
 from campaigns.rules import evaluate_condition, validate_rules
 from campaigns.variables import allowed_variables
 from customers.models import CareFlag, Debtor
-from dunning.models import Claim, DeliveryEvent, EscalationProposal, Message, Pause, Payment
+from dunning.models import ChannelCost, Claim, ClaimCost, DeliveryEvent, EscalationProposal, Message, Pause, Payment
 from dunning.references import payment_reference_is_valid
 from dunning.services.demo import DEMO_PASSWORD, SEGMENTS, DemoDataExists, demo_seed
 
@@ -41,7 +43,16 @@ def _snapshot():
     )
     messages = list(
         Message.objects.order_by("claim__source_reference", "scheduled_for").values_list(
-            "claim__source_reference", "step__order", "channel", "tone", "status", "scheduled_for"
+            "claim__source_reference",
+            "step__order",
+            "channel",
+            "tone",
+            "status",
+            "scheduled_for",
+            "cancel_reason",
+            "experiment_variant__label",
+            "cost",
+            "body",
         )
     )
     payments = list(Payment.objects.order_by("external_id").values_list("external_id", "amount", "paid_at"))
@@ -49,7 +60,10 @@ def _snapshot():
 
 
 def _delete_demo_rows():
+    """Back to an empty database (as far as the demo is concerned), ids included: the experiment assigns
+    variants by claim id, so "the same municipality" means the same on an empty database."""
     DeliveryEvent.objects.all().delete()
+    ClaimCost.objects.all().delete()
     EscalationProposal.objects.all().delete()
     # Fallbacks first: deleting a bounced message would null their fallback_for and clash on (claim, step).
     Message.objects.filter(fallback_for__isnull=False).delete()
@@ -58,9 +72,20 @@ def _delete_demo_rows():
     Pause.objects.all().delete()
     Claim.objects.all().delete()
     Debtor.objects.all().delete()
+    _reset_claim_ids()
+
+
+def _reset_claim_ids():
+    """Claim ids start afresh, as on an empty database (PostgreSQL keeps its sequence through rollbacks;
+    the demo takes ids after the highest one on SQLite)."""
+    statements = connection.ops.sequence_reset_sql(no_style(), [Claim])
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
 
 
 def test_the_same_seed_gives_the_same_municipality():
+    _reset_claim_ids()
     demo_seed(debtors=60, seed=7, today=TODAY)
     first = _snapshot()
     _delete_demo_rows()
@@ -196,26 +221,38 @@ def test_demo_users_for_each_role_when_debug():
 # ----------------------------------------------------------------------------------------- history
 
 
+NOON = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=ZoneInfo("Europe/Amsterdam"))
+
+
 def test_history_is_consistent_with_the_engine_rules():
     demo_seed(debtors=200, seed=5, today=TODAY)
-    morning = Message.objects.order_by("-scheduled_for").first().scheduled_for
-    assert morning.date() < TODAY
+    # The history runs up to noon of the seeding day: nothing was sent, paid or decided after it.
+    assert Message.objects.filter(sent_at__gte=NOON).count() == 0
+    assert Payment.objects.filter(paid_at__gte=NOON).count() == 0
+    assert Message.objects.filter(sent_at__date=TODAY).exists()
     # One message per claim and step, except bounce fallbacks which point at the bounced message.
     pairs = Counter(Message.objects.filter(fallback_for__isnull=True).values_list("claim_id", "step_id"))
     assert max(pairs.values()) == 1
     for fallback in Message.objects.filter(fallback_for__isnull=False).select_related("fallback_for"):
         assert fallback.fallback_for.status == Message.Status.BOUNCED and fallback.channel == "letter"
-    # Paid claims: payments cover the principal; nothing was sent after the payment settled them.
+    # Paid claims: payments cover the principal and the costs charged; nothing was sent after the payment
+    # settled them and nothing is still waiting to go.
+    charged = dict(ClaimCost.objects.values("claim").annotate(total=Sum("amount")).values_list("claim", "total"))
     for claim in Claim.objects.filter(status=Claim.Status.PAID).annotate(paid=Sum("payments__amount")):
-        assert claim.paid == claim.principal and claim.open_amount == Decimal("0.00")
+        assert claim.paid == claim.principal + charged.get(claim.pk, 0)
+        assert claim.open_amount == Decimal("0.00") and claim.costs_amount == Decimal("0.00")
         assert not claim.messages.filter(sent_at__gt=claim.settled_at).exists()
+        assert not claim.messages.filter(status__in=Message.PENDING_STATUSES).exists()
     for claim in Claim.objects.filter(status=Claim.Status.OPEN).annotate(paid=Sum("payments__amount")):
         assert claim.open_amount == claim.principal - (claim.paid or 0)
+        assert claim.costs_amount == charged.get(claim.pk, 0)
     # Every payment reference is a valid betalingskenmerk.
     assert all(payment_reference_is_valid(r) for r in Claim.objects.values_list("payment_reference", flat=True))
-    # Proposals waiting for a person have a message waiting with them.
+    # Proposals waiting for a person have a message waiting with them; approved dwangbevels charged costs.
     for proposal in EscalationProposal.objects.filter(status="pending").select_related("message"):
         assert proposal.message.status == Message.Status.AWAITING_APPROVAL
+    costs = ClaimCost.objects.select_related("proposal")
+    assert costs.exists() and all(c.proposal.status == "approved" and c.kind == "dwangbevel" for c in costs)
     # Care flags get the empathetic tone.
     flagged = CareFlag.objects.filter(ends_on__isnull=True).values_list("debtor_id", flat=True)
     assert set(Message.objects.filter(claim__debtor__in=flagged).values_list("tone", flat=True)) <= {"empathetic"}
@@ -226,6 +263,91 @@ def test_history_is_consistent_with_the_engine_rules():
     assert Claim.objects.earliest("issued_on").issued_on >= TODAY - timedelta(days=430)
     assert set(Message.objects.values_list("channel", flat=True)) == {"email", "sms", "letter"}
     assert set(Message.objects.values_list("tone", flat=True)) == set(Tone.values)
+
+
+def test_a_payment_cancels_the_next_step_as_the_engine_would():
+    demo_seed(debtors=200, seed=5, today=TODAY)
+    stopped = Message.objects.filter(status=Message.Status.CANCELLED, cancel_reason="paid").select_related("claim")
+    assert stopped.count() > 50
+    for message in stopped:
+        assert message.claim.status == Claim.Status.PAID and message.cancelled_at == message.claim.settled_at
+        assert message.sent_at is None and message.cost == 0 and message.created_at < message.cancelled_at
+        # It is the step after one that went out before the payment.
+        earlier = message.claim.messages.filter(sent_at__isnull=False, step__order__lt=message.step.order)
+        assert earlier.filter(sent_at__lt=message.cancelled_at).exists()
+    withdrawn = EscalationProposal.objects.filter(status="withdrawn").select_related("message")
+    assert all(p.message.cancel_reason == "paid" for p in withdrawn)
+
+
+def test_sent_messages_cost_the_channel_price_and_recent_ones_have_their_text():
+    demo_seed(debtors=200, seed=5, today=TODAY)
+    prices = {c.channel: c.price_per_piece for c in ChannelCost.objects.all()}
+    places = Message._meta.get_field("cost").decimal_places
+    sent = Message.objects.filter(sent_at__isnull=False)
+    for message in sent.exclude(channel="sms"):
+        assert message.cost == prices[message.channel].quantize(Decimal(1).scaleb(-places))
+    assert all(m.cost in (prices["sms"], 2 * prices["sms"]) for m in sent.filter(channel="sms"))
+    assert not Message.objects.filter(sent_at__isnull=True, cost__gt=0).exists()
+    recent = sent.filter(sent_at__gte=NOON - timedelta(days=14)).select_related("claim")
+    assert recent.exists()
+    for message in recent:
+        assert message.body and "{" not in message.body, message
+        assert message.claim.payment_reference[-4:] in message.body.replace(" ", "")
+    assert not sent.filter(sent_at__lt=NOON - timedelta(days=60)).exclude(body="").exists()
+
+
+def test_the_dashboard_has_something_to_show_on_the_seeding_day():
+    from dunning.selectors.effect import dashboard_figures, effect_figures
+
+    demo_seed(debtors=300, seed=8, today=TODAY)
+    afternoon = NOON + timedelta(hours=4)
+    figures = dashboard_figures(now=afternoon)
+    outbox = figures.outbox_today
+    assert sum(row["sent"] for row in outbox.values()) > 0
+    assert sum(row["planned"] for row in outbox.values()) > 0  # letters for the afternoon print run
+    assert (
+        sum(row["failed"] for row in outbox.values()) > 0
+        or Message.objects.filter(status=Message.Status.BOUNCED, sent_at__date=TODAY).exists()
+    )
+    assert figures.payments_today_count > 0 and figures.payments_today_amount > 0
+    assert figures.cost_total > 0
+    assert sum(row["avoided"] for row in figures.cost_by_channel.values()) > 0
+    # Over the year: reminders avoided by payments, and what that saved.
+    report = effect_figures(start=TODAY - timedelta(days=365), end=TODAY, now=afternoon, min_size=1)
+    assert sum(row.avoided for row in report.all_rows) > 0 and sum(row.saved for row in report.all_rows) > 0
+    assert sum(row.cost for row in report.all_rows) > 0
+
+
+def test_right_after_seeding_the_planner_has_little_to_add():
+    from dunning.services.planning import plan
+
+    demo_seed(debtors=300, seed=8, today=TODAY)
+    before = Message.objects.count()
+    result = plan(now=NOON + timedelta(minutes=30))
+    assert result.planned + result.bundled + result.awaiting_approval <= 10, result.as_dict()
+    assert Message.objects.count() - before == result.planned + result.bundled + result.awaiting_approval
+    assert not Message.objects.filter(claim__status=Claim.Status.PAID, status__in=Message.PENDING_STATUSES).exists()
+
+
+def test_a_running_experiment_with_both_variants_assigned_by_claim():
+    from campaigns.experiments import variant_for
+    from campaigns.models import Experiment
+    from dunning.selectors.effect import experiment_figures
+
+    demo_seed(debtors=400, seed=9, today=TODAY)
+    experiment = Experiment.objects.get()
+    assert experiment.is_running and experiment.step.kind == StepKind.REMINDER
+    variants = {v.label: v for v in experiment.variants.select_related("template")}
+    assert set(variants) == {"A", "B"}
+    assert variants["A"].template.is_active and not variants["B"].template.is_active
+    messages = Message.objects.filter(experiment_variant__experiment=experiment)
+    assert {m.experiment_variant.label for m in messages.select_related("experiment_variant")} == {"A", "B"}
+    for message in messages.select_related("experiment_variant"):
+        assert message.experiment_variant == variant_for(experiment, message.claim_id)
+        assert message.template_id == message.experiment_variant.template_id
+        assert message.step_id == experiment.step_id and message.scheduled_for >= experiment.started_at
+    figures = experiment_figures(experiment=experiment, now=NOON, min_size=1)
+    assert all(f.n > 10 for f in figures), [(f.variant.label, f.n) for f in figures]
 
 
 def test_demo_e_mail_addresses_use_reserved_domains_and_phones_are_e164():
