@@ -324,11 +324,13 @@ def stop() -> dict:
             cancelled_at_commit += 1
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                # Rows written by one transaction carry its id in xmin: the cancellation and the payment share it.
+                # Rows written by one transaction carry its id in xmin: the claim's settling update and the
+                # cancellation share it. (Not the payment row: it is inserted in a savepoint, a subtransaction
+                # with an xid of its own.)
                 cursor.execute(
-                    "SELECT (SELECT xmin::text FROM dunning_payment WHERE id = %s) = ALL("
+                    "SELECT (SELECT xmin::text FROM dunning_claim WHERE id = %s AND status = 'paid') = ALL("
                     "SELECT xmin::text FROM dunning_message WHERE claim_id = %s AND status = 'cancelled')",
-                    [result.payment.pk, claim.pk],
+                    [claim.pk, claim.pk],
                 )
                 same_tx += bool(cursor.fetchone()[0])
     return common.emit(
