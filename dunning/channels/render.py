@@ -135,7 +135,8 @@ def message_context(*, message: Message, claims: list[Claim], now) -> dict:
 
 def message_render(*, message: Message, claims: list[Claim], now) -> Rendered:
     template = message.template
-    if template is None or not template.is_active:
+    # An experiment variant keeps its own (inactive) template; otherwise a retired template gives way.
+    if template is None or (not template.is_active and message.experiment_variant_id is None):
         template = template_lookup(
             step_kind=message.step.kind, tone=message.tone, channel=message.channel, language=message.language
         )

@@ -66,3 +66,20 @@ def test_after_stopping_the_winner_is_simply_the_template(world, experiment):
     plan(now=REMINDER_DAY)
     message = Message.objects.get(claim=claim)
     assert message.experiment_variant is None and message.template == b.template
+
+
+def test_the_dispatcher_sends_each_variants_own_text(world, experiment, settings):
+    from django.core import mail
+
+    from dunning.services.dispatch import dispatch
+
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    claims = [open_claim(make_debtor(), world) for _ in range(16)]
+    plan(now=REMINDER_DAY)
+    dispatch(now=REMINDER_DAY)
+
+    for claim in claims:
+        message = Message.objects.get(claim=claim)
+        assert message.status == Message.Status.SENT
+        assert message.body.startswith("[B]") == (message.experiment_variant.label == "B")
+    assert len(mail.outbox) == 16

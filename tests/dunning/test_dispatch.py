@@ -53,7 +53,7 @@ def test_email_leaves_with_provider_id_cost_and_rendered_text(world):
     message = Message.objects.get(claim=claim)
     assert message.status == Message.Status.SENT
     assert message.provider_id and message.sent_at == REMINDER_DAY
-    assert message.cost == Decimal("0.00")  # e-mail: a tenth of a cent, rounded
+    assert message.cost == Decimal("0.0010")  # e-mail: a tenth of a cent, kept to four places
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
     assert email.to == [claim.debtor.email]
