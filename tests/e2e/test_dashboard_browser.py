@@ -4,14 +4,10 @@ Uses Debian's Chromium and chromedriver; skips cleanly when they are missing. Th
 test-artifacts/dashboard.png (git-ignored).
 """
 
-import shutil
-import tempfile
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
@@ -19,19 +15,10 @@ from django.utils import timezone
 from campaigns.models import Tone
 from dunning.models import Claim, Message
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import screenshot
 from tests.factories import make_claim, make_debtor, make_policy, make_segment
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)",
-    ),
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(autouse=True)
@@ -40,37 +27,6 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1400",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "nl-NL,nl,en"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.implicitly_wait(5)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _history():
@@ -120,13 +76,10 @@ def test_the_dashboard_shows_payment_curves(live_server, browser, team_lead, set
     assert charts[0].size["width"] > 300 and charts[0].size["height"] > 150  # really laid out
     assert "Openstaande vorderingen" in dashboard.text or "Open claims" in dashboard.text
     assert browser.find_elements(By.CSS_SELECTOR, "#content-main .app-dunning")  # the app list below
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / "dashboard.png"
-    browser.save_screenshot(str(path))
-    assert path.stat().st_size > 10_000
+    assert screenshot(browser, "dashboard").stat().st_size > 10_000
 
     browser.get(live_server.url + reverse("admin:dunning_effectfigures_changelist"))
     table = browser.find_element(By.ID, "effect-table")
     assert "Soms te laat" in table.text
     assert len(browser.find_elements(By.CSS_SELECTOR, "figure.curve-chart svg")) == 2
-    browser.save_screenshot(str(ARTIFACTS / "effect.png"))
+    screenshot(browser, "effect")

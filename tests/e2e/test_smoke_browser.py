@@ -4,67 +4,14 @@ Uses Debian's Chromium and chromedriver (never a downloaded browser); skips clea
 Screenshots land in test-artifacts/ (git-ignored) for a human to look at after a CI run.
 """
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import screenshot
 from tests.factories import make_claim, make_debtor
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)",
-    ),
-]
-
-
-@pytest.fixture
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    # What a Dutch clerk's browser asks for (headless Chromium ignores --lang).
-    options.add_experimental_option("prefs", {"intl.accept_languages": "nl-NL,nl,en"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.implicitly_wait(5)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def _screenshot(driver, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    driver.save_screenshot(str(path))
-    return path
+pytestmark = pytest.mark.browser
 
 
 @pytest.mark.django_db(transaction=True)
@@ -87,13 +34,13 @@ def test_a_clerk_logs_in_and_opens_a_debtor_and_the_claim_list(live_server, brow
     page = browser.find_element(By.TAG_NAME, "body").text
     assert "Sanne de Vries" in page or "de Vries" in page
     assert claim.payment_reference in page  # the claim inline
-    assert _screenshot(browser, "debtor").stat().st_size > 0
+    assert screenshot(browser, "debtor").stat().st_size > 0
 
     browser.get(live_server.url + reverse("admin:dunning_claim_changelist"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
     assert len(rows) == 1
     assert "Sanne de Vries" in rows[0].text
-    assert _screenshot(browser, "claims").stat().st_size > 0
+    assert screenshot(browser, "claims").stat().st_size > 0
 
     rows[0].find_element(By.CSS_SELECTOR, "th a").click()
     assert "Tijdlijn" in browser.find_element(By.ID, "claim-timeline").text
