@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -98,9 +99,10 @@ def bar_chart(
     title: str,
     width: int = 360,
     bar_height: int = 22,
-    value_format: str = "€ {:.2f}",
+    value_format: str | None = None,
 ) -> SafeString:
-    """Horizontal bars with their value printed at the end."""
+    """Horizontal bars with their value printed at the end (in euros, in the active language's notation,
+    unless `value_format` is given)."""
     left, right, top = 90, 80, 28
     height = top + len(bars) * (bar_height + 8) + 8
     plot_w = width - left - right
@@ -121,7 +123,13 @@ def bar_chart(
             f'<rect class="bar" x="{left}" y="{yy}" width="{length:.1f}" height="{bar_height}" '
             f'fill="{PALETTE[index % len(PALETTE)]}"/>'
             f'<text x="{left + length + 6:.1f}" y="{yy + bar_height / 2 + 4:.1f}" font-size="12" '
-            f'fill="#333">{escape(value_format.format(float(value)))}</text>'
+            f'fill="#333">{escape(_bar_label(value, value_format))}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
+def _bar_label(value: Decimal | float, value_format: str | None) -> str:
+    if value_format is not None:
+        return value_format.format(float(value))
+    return f"€ {number_format(Decimal(str(value)), 2, force_grouping=True)}"

@@ -192,3 +192,14 @@ def test_the_experiment_admin_checks_variants_share_a_combination(client, team_l
 def test_experiment_changelist_renders(client, team_lead, experiment):
     response = _login(client, team_lead).get(reverse("admin:campaigns_experiment_changelist"))
     assert response.status_code == 200
+
+
+def test_cost_bars_print_euros_in_the_language_of_the_page():
+    from django.utils import translation
+
+    from dunning.charts import bar_chart
+
+    with translation.override("nl"):
+        assert "€ 1.234,50" in bar_chart([("Brief", Decimal("1234.5"))], title="Kosten")
+    with translation.override("en"):
+        assert "€ 1,234.50" in bar_chart([("Letter", Decimal("1234.5"))], title="Costs")
