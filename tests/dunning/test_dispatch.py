@@ -273,3 +273,72 @@ def test_two_dispatchers_in_parallel_send_every_message_exactly_once():
     recipients = [to for email in mail.outbox for to in email.to]
     assert len(recipients) == 36 and len(set(recipients)) == 36
     assert Message.objects.filter(channel="letter", status=Message.Status.SENT).exclude(document="").count() == 4
+
+
+@pytest.mark.django_db
+def test_sent_messages_are_audited_per_message_masked_and_tagged_with_the_debtor(world):
+    """The chunked dispatcher writes the audit entries in one INSERT; they read as `message.save()` wrote them."""
+    from auditlog.context import set_actor
+    from auditlog.models import LogEntry
+    from django.contrib.auth import get_user_model
+
+    robot = get_user_model().objects.create(username="dispatch-robot")
+    claims = [open_claim(make_debtor(given_name="Anna", surname=f"Audit{i}"), world) for i in range(3)]
+    plan(now=REMINDER_DAY)
+    with set_actor(robot):
+        assert dispatch(now=REMINDER_DAY).sent == 3
+    for claim in claims:
+        message = Message.objects.get(claim=claim)
+        entry = LogEntry.objects.get_for_object(message).get(action=LogEntry.Action.UPDATE)
+        assert entry.changes["status"] == ["sending", "sent"]
+        assert entry.changes["recipient"] == ["", "******"]  # masked, never the address
+        assert "body" not in entry.changes
+        assert entry.additional_data == {"debtor_id": claim.debtor_id}
+        assert entry.object_repr == f"dunning.message #{message.pk}"
+        assert entry.actor == robot
+
+
+@pytest.mark.django_db
+def test_one_chunk_with_sent_cancelled_and_failed_messages(world, sms_outbox, settings):
+    settings.DISPATCH_CHUNK_SIZE = 10
+    ok = open_claim(make_debtor(), world)
+    paid = open_claim(make_debtor(), world)
+    paused = open_claim(make_debtor(), world)
+    sms_debtor = make_debtor()
+    make_preference(sms_debtor, preferred_channels=["sms"])
+    failing = open_claim(sms_debtor, world)
+    plan(now=REMINDER_DAY)
+    Claim.objects.filter(pk=paid.pk).update(status=Claim.Status.PAID, open_amount=0)
+    Pause.objects.create(debtor=paused.debtor, reason=Pause.Reason.DEBT_ASSISTANCE, starts_at=REMINDER_DAY)
+    InMemorySMSBackend.fail_next.append(TransientChannelError("provider down"))
+    result = dispatch(now=REMINDER_DAY)
+    assert (result.claimed, result.sent, result.cancelled, result.retried) == (4, 1, 2, 1)
+    assert Message.objects.get(claim=ok).status == Message.Status.SENT
+    assert Message.objects.get(claim=paid).cancel_reason == "paid"
+    assert Message.objects.get(claim=paused).cancel_reason == "paused"
+    retried = Message.objects.get(claim=failing)
+    assert retried.status == Message.Status.PLANNED and retried.last_error == "provider down"
+
+
+@pytest.mark.django_db
+def test_a_database_error_while_rendering_one_message_fails_only_that_message(world, monkeypatch):
+    """The per-message savepoint: on PostgreSQL a failed query would otherwise abort the whole chunk."""
+    from dunning.services import dispatch as dispatch_module
+
+    claims = [open_claim(make_debtor(), world) for _ in range(3)]
+    plan(now=REMINDER_DAY)
+    bad = Message.objects.get(claim=claims[1]).pk
+    real_render = dispatch_module.message_render
+
+    def render(*, message, claims, now):
+        if message.pk == bad:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table_here")
+        return real_render(message=message, claims=claims, now=now)
+
+    monkeypatch.setattr(dispatch_module, "message_render", render)
+    result = dispatch(now=REMINDER_DAY)
+    assert (result.sent, result.retried) == (2, 1)
+    assert Message.objects.get(pk=bad).status == Message.Status.PLANNED
+    assert Message.objects.filter(status=Message.Status.SENT).count() == 2
+    assert len(mail.outbox) == 2
