@@ -150,6 +150,7 @@ SEND_WINDOWS = {
     "letter": env("SEND_WINDOW_LETTER", default="07:00-17:00"),
 }
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=200)
+DISPATCH_CHUNK_SIZE = env.int("DISPATCH_CHUNK_SIZE", default=100)  # messages per transaction and claim-lock query
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=5)  # then FAILED, for a clerk
 DISPATCH_RETRY_MINUTES = env.int("DISPATCH_RETRY_MINUTES", default=5)  # doubles per attempt
 DISPATCH_STALE_SENDING_MINUTES = env.int("DISPATCH_STALE_SENDING_MINUTES", default=30)

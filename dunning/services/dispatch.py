@@ -470,7 +470,7 @@ def dispatch(*, now: datetime | None = None, batch_size: int | None = None, max_
         if not ids:
             break
         result.claimed += len(ids)
-        chunk_size = getattr(settings, "DISPATCH_CHUNK_SIZE", 100)
+        chunk_size = settings.DISPATCH_CHUNK_SIZE
         for start in range(0, len(ids), chunk_size):
             messages_send(message_ids=ids[start : start + chunk_size], now=now, costs=costs, result=result)
     return result
