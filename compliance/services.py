@@ -162,13 +162,14 @@ def debtors_anonymise(*, debtors: models.QuerySet, now, reason: str, actor=None)
 
 
 def _message_content_blank(messages: models.QuerySet) -> int:
-    """Blank rendered content; letter PDFs are removed from storage first (file I/O, one per letter)."""
+    """Blank rendered content; the letter PDFs leave storage only once the blanking has committed (a
+    rolled-back purge must not leave rows pointing at files that are gone)."""
     from dunning.models import Message
 
-    with_document = messages.exclude(document="")
     storage = Message._meta.get_field("document").storage
-    for name in with_document.order_by().values_list("document", flat=True).iterator(chunk_size=2000):
-        storage.delete(name)
+    names = list(messages.exclude(document="").order_by().values_list("document", flat=True))
+    if names:
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
     has_content = ~Q(body="") | ~Q(subject="") | ~Q(recipient="") | ~Q(last_error="") | ~Q(document="")
     return messages.filter(has_content).update(body="", subject="", recipient="", last_error="", document="")
 

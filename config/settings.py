@@ -154,6 +154,8 @@ DISPATCH_CHUNK_SIZE = env.int("DISPATCH_CHUNK_SIZE", default=100)  # messages pe
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=5)  # then FAILED, for a clerk
 DISPATCH_RETRY_MINUTES = env.int("DISPATCH_RETRY_MINUTES", default=5)  # doubles per attempt
 DISPATCH_STALE_SENDING_MINUTES = env.int("DISPATCH_STALE_SENDING_MINUTES", default=30)
+# A dispatch run starts no new chunk after this many seconds: it ends before the task timeout (300 s).
+DISPATCH_TIME_BUDGET_SECONDS = env.int("DISPATCH_TIME_BUDGET_SECONDS", default=240)
 PAYMENTS_WEBHOOK_SECRET = env("PAYMENTS_WEBHOOK_SECRET", default="")
 MOLLIE_API_KEY = env("MOLLIE_API_KEY", default="")
 

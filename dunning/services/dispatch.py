@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -64,6 +65,7 @@ class DispatchResult:
     cancelled: int = 0
     stale_failed: int = 0
     bundles_released: int = 0
+    deferred: int = 0  # claimed, but the time budget ran out before their chunk: planned again
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -106,11 +108,22 @@ def messages_fail_stale(*, now: datetime | None = None) -> int:
 
 
 def bundles_release() -> int:
-    """Bundled messages whose head was cancelled go out on their own (their own claim is re-checked then)."""
+    """Bundled messages whose head went nowhere, or left without them, go out on their own.
+
+    A head that was cancelled or failed releases its followers; so does a head that was sent before a
+    follower joined it (the planner bundled it between reading the head and inserting the follower):
+    such a follower has no sent_at. Their own claim is re-checked when they go.
+    """
     return Message.objects.filter(
         status=Message.Status.BUNDLED,
         sent_at__isnull=True,
-        bundled_into__status__in=[Message.Status.CANCELLED, Message.Status.FAILED],
+        bundled_into__status__in=[
+            Message.Status.CANCELLED,
+            Message.Status.FAILED,
+            Message.Status.SENT,
+            Message.Status.DELIVERED,
+            Message.Status.BOUNCED,
+        ],
     ).update(status=Message.Status.PLANNED, bundled_into=None)
 
 
@@ -199,9 +212,10 @@ class _Chunk:
     cancel: dict[str, list[int]] = field(default_factory=dict)  # reason -> message ids
     release_heads: list[int] = field(default_factory=list)  # cancelled heads whose followers go out alone
     sent: list[tuple[Message, Message]] = field(default_factory=list)  # (before, after)
-    heads_with_followers: list[int] = field(default_factory=list)
+    followers_sent: list[int] = field(default_factory=list)  # followers that were in a sent bundle
     failures: list[tuple[int, ChannelError]] = field(default_factory=list)
     attempted: set[int] = field(default_factory=set)  # handed to a channel (or tried to be)
+    clock_start: float = field(default_factory=time.monotonic)  # when the run that claimed them began
 
 
 def message_send(*, message_id: int, now: datetime, costs: _Costs, result: DispatchResult) -> str:
@@ -210,7 +224,9 @@ def message_send(*, message_id: int, now: datetime, costs: _Costs, result: Dispa
     return outcomes.get(message_id, "skipped")
 
 
-def messages_send(*, message_ids: list[int], now: datetime, costs: _Costs, result: DispatchResult) -> dict[int, str]:
+def messages_send(
+    *, message_ids: list[int], now: datetime, costs: _Costs, result: DispatchResult, clock_start: float | None = None
+) -> dict[int, str]:
     """Step 3 for a chunk of claimed messages, in one transaction. Returns the outcome per message id.
 
     All their claims (and the claims of messages bundled into them) are locked with one
@@ -220,7 +236,7 @@ def messages_send(*, message_ids: list[int], now: datetime, costs: _Costs, resul
     commit. A payment committed before the lock cancels its message; one arriving later waits for the
     chunk's commit. A channel error is recorded per message afterwards (`_failure`, as before).
     """
-    chunk = _Chunk()
+    chunk = _Chunk() if clock_start is None else _Chunk(clock_start=clock_start)
     try:
         with transaction.atomic():
             _chunk_run(chunk, message_ids=message_ids, now=now, costs=costs)
@@ -233,16 +249,16 @@ def messages_send(*, message_ids: list[int], now: datetime, costs: _Costs, resul
         outcomes = {}
         for message_id in message_ids:
             if message_id in failed:
-                outcomes[message_id] = _failure(message_id, failed[message_id], now, result)
+                outcomes[message_id] = _failure_safe(message_id, failed[message_id], now, result)
             elif message_id in chunk.attempted:
                 outcomes[message_id] = "interrupted"
             else:
-                outcomes[message_id] = _failure(message_id, chunk_error, now, result)
+                outcomes[message_id] = _failure_safe(message_id, chunk_error, now, result)
         return outcomes
     result.sent += len(chunk.sent)
     result.cancelled += sum(1 for outcome in chunk.outcomes.values() if outcome == "cancelled")
     for message_id, error in chunk.failures:
-        chunk.outcomes[message_id] = _failure(message_id, error, now, result)
+        chunk.outcomes[message_id] = _failure_safe(message_id, error, now, result)
     return chunk.outcomes
 
 
@@ -274,8 +290,12 @@ def _chunk_run(chunk: _Chunk, *, message_ids: list[int], now: datetime, costs: _
     paused_claims: set[int] = set()
     paused_debtors: set[int] = set()
     debtor_ids = {c.debtor_id for c in claims.values()}
+    # Pauses as of the moment the locks are held, not of the run's start: a run lasts minutes, and a clerk
+    # who pauses a debtor meanwhile must stop the sends still to come. The run's own clock (now + elapsed)
+    # keeps a job run "as of" another moment consistent.
+    checked = now + timedelta(seconds=max(time.monotonic() - chunk.clock_start, 0.0))
     for claim_id, debtor_id in (
-        Pause.objects.filter(Pause.active_q(now))
+        Pause.objects.filter(Pause.active_q(checked))
         .filter(Q(claim_id__in=claim_ids) | Q(debtor_id__in=debtor_ids))
         .values_list("claim_id", "debtor_id")
     ):
@@ -300,12 +320,14 @@ def _chunk_run(chunk: _Chunk, *, message_ids: list[int], now: datetime, costs: _
         message.claim = claim
         bundle = [claim]
         follower_cancels: list[tuple[str, int]] = []
+        bundled_ids: list[int] = []
         for follower in followers.get(message.pk, ()):
             why = blocked(claims[follower.claim_id])
             if why:
                 follower_cancels.append((why[:40], follower.pk))
             else:
                 bundle.append(claims[follower.claim_id])
+                bundled_ids.append(follower.pk)
         chunk.attempted.add(message.pk)
         try:
             # A savepoint per message: a database error while rendering fails this message, not the chunk.
@@ -335,8 +357,7 @@ def _chunk_run(chunk: _Chunk, *, message_ids: list[int], now: datetime, costs: _
         chunk.outcomes[message.pk] = "sent"
         for why, follower_id in follower_cancels:
             chunk.cancel.setdefault(why, []).append(follower_id)
-        if len(bundle) > 1:
-            chunk.heads_with_followers.append(message.pk)
+        chunk.followers_sent.extend(bundled_ids)
 
     for reason, ids in chunk.cancel.items():
         Message.objects.filter(pk__in=ids).update(
@@ -349,10 +370,9 @@ def _chunk_run(chunk: _Chunk, *, message_ids: list[int], now: datetime, costs: _
     if chunk.sent:
         _sent_write([m for _, m in chunk.sent])
         _audit_updates(chunk.sent)
-    if chunk.heads_with_followers:
-        Message.objects.filter(bundled_into_id__in=chunk.heads_with_followers, status=Message.Status.BUNDLED).update(
-            sent_at=now
-        )
+    if chunk.followers_sent:
+        # Only the followers that were in the letter: one the planner added meanwhile is released later.
+        Message.objects.filter(pk__in=chunk.followers_sent, status=Message.Status.BUNDLED).update(sent_at=now)
     for _, message in chunk.sent:
         if not notice_kind_for(regime=message.claim.regime, step_kind=message.step.kind):
             continue  # legal_notice_record would return None: spare the savepoint
@@ -457,8 +477,26 @@ def _failure(message_id: int, error: ChannelError, now: datetime, result: Dispat
     return "failed"
 
 
-def dispatch(*, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 50) -> DispatchResult:
-    """Send what is due as of `now`; bounded to `max_batches` batches so a run ends well within its timeout."""
+def _failure_safe(message_id: int, error: ChannelError, now: datetime, result: DispatchResult) -> str:
+    """`_failure`, but an error while recording one failure leaves the rest of the batch to be sent."""
+    try:
+        return _failure(message_id, error, now, result)
+    except Exception:
+        logger.exception("recording the failure of message %s failed; the stale rule will surface it", message_id)
+        return "unrecorded"
+
+
+def dispatch(
+    *,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    max_batches: int = 50,
+    time_budget_seconds: float | None = None,
+) -> DispatchResult:
+    """Send what is due as of `now`, in bounded batches, starting no new chunk once the time budget is spent
+    (so a run ends well within the task timeout instead of being killed in the middle of a chunk)."""
+    clock_start = time.monotonic()
+    budget = settings.DISPATCH_TIME_BUDGET_SECONDS if time_budget_seconds is None else time_budget_seconds
     now = now or timezone.now()
     batch_size = batch_size or settings.DISPATCH_BATCH_SIZE
     result = DispatchResult()
@@ -472,7 +510,20 @@ def dispatch(*, now: datetime | None = None, batch_size: int | None = None, max_
         result.claimed += len(ids)
         chunk_size = settings.DISPATCH_CHUNK_SIZE
         for start in range(0, len(ids), chunk_size):
-            messages_send(message_ids=ids[start : start + chunk_size], now=now, costs=costs, result=result)
+            if time.monotonic() - clock_start > budget:
+                # Claimed but not started: back to planned, for the next run (nothing was handed over).
+                Message.objects.filter(pk__in=ids[start:], status=Message.Status.SENDING).update(
+                    status=Message.Status.PLANNED, sending_since=None, attempts=F("attempts") - 1
+                )
+                result.deferred += len(ids) - start
+                return result
+            messages_send(
+                message_ids=ids[start : start + chunk_size],
+                now=now,
+                costs=costs,
+                result=result,
+                clock_start=clock_start,
+            )
     return result
 
 

@@ -226,3 +226,20 @@ def test_the_daily_schedule_is_declared():
 
     spec = next(s for s in SCHEDULES if s.func == "compliance.tasks.purge")
     assert spec.minutes == 24 * 60 and spec.why
+
+
+def test_letter_pdfs_leave_storage_only_when_the_purge_commits(world, django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+
+    _anna, anna_claim = world["Anna"]
+    message = _message(anna_claim)
+    message.document.save("brief-anna.pdf", ContentFile(b"%PDF-1.4 brief"), save=True)
+    storage, name = message.document.storage, message.document.name
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        purge(now=months(7))
+    assert storage.exists(name)  # not yet committed: a rollback would leave the file in place
+    for callback in callbacks:
+        callback()
+    assert not storage.exists(name)
+    assert _message(anna_claim).document.name == ""
