@@ -24,6 +24,7 @@ from compliance.audit import AUDITED_MODELS
 from compliance.models import DataSubjectRequest, PurgeRun, RetentionRule
 from compliance.roles import COMPLIANCE_OFFICER
 from compliance.selectors import debtor_entries_q, entry_summary
+from dunning.admin.base import ReadOnlyAdminMixin
 
 if admin.site.is_registered(LogEntry):
     admin.site.unregister(LogEntry)
@@ -95,7 +96,7 @@ class ActorFilter(admin.SimpleListFilter):
 
 
 @admin.register(LogEntry)
-class AuditTrailAdmin(LogEntryAdminMixin, admin.ModelAdmin):
+class AuditTrailAdmin(ReadOnlyAdminMixin, LogEntryAdminMixin, admin.ModelAdmin):
     change_list_template = "admin/compliance/auditlog/change_list.html"
     date_hierarchy = "timestamp"
     list_display = ("created", "action", "model", "object_pk", "debtor", "actor_name", "remote_addr", "summary")
@@ -108,15 +109,6 @@ class AuditTrailAdmin(LogEntryAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["created", "actor_name", "remote_addr", "resource_url", "cid"]}),
         (_("What happened"), {"fields": ["action", "summary", "msg"]}),
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         return {}
@@ -223,21 +215,12 @@ class RetentionRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(PurgeRun)
-class PurgeRunAdmin(admin.ModelAdmin):
+class PurgeRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("started_at", "now", "dry_run", "status", "total", "finished_at")
     list_filter = ("dry_run", "status")
     date_hierarchy = "started_at"
     readonly_fields = ("started_at", "finished_at", "now", "dry_run", "status", "triggered_by", "counts_table")
     exclude = ("counts",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("rows"))
     def total(self, obj):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import DunningPolicy, StepKind, Tone
 from customers.models import Channel, Debtor
+from dunning.admin.base import ReadOnlyAdminMixin
 from dunning.charts import Series, bar_chart, line_chart
 from dunning.models import ChannelCost, Claim, ClaimKind, EffectFigures
 from dunning.selectors.effect import CURVE_DAYS, dashboard_figures, effect_figures, payment_curves
@@ -84,17 +85,8 @@ def _curve_charts(*, start: date, end: date, now, policy=None, claim_kind=None) 
 
 
 @admin.register(EffectFigures)
-class EffectFiguresAdmin(admin.ModelAdmin):
+class EffectFiguresAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The effect page: the changelist of this proxy is the table of figures."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):

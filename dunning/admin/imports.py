@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from dunning.admin.base import ReadOnlyAdminMixin
 from dunning.models import ClaimImport
 from dunning.services.claim_import import (
     COLUMNS,
@@ -59,7 +60,7 @@ class ClaimImportForm(forms.Form):
 
 
 @admin.register(ClaimImport)
-class ClaimImportAdmin(admin.ModelAdmin):
+class ClaimImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The admin index entry "Claim imports (CSV)"; its only page is the import."""
 
     def has_module_permission(self, request):
@@ -67,15 +68,6 @@ class ClaimImportAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(PERMISSION)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [path("", self.admin_site.admin_view(self.import_view), name="dunning_claimimport_changelist")]

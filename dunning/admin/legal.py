@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from dunning.admin.base import ReadOnlyAdminMixin
 from dunning.models import ClaimCost, CostRate, LegalNotice
 from dunning.selectors.legal import cost_rate_overlaps
 
@@ -44,15 +45,8 @@ class CostRateAdmin(admin.ModelAdmin):
     )
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(LegalNotice)

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from dunning.admin.base import ReadOnlyAdminMixin
 from dunning.models import DeliveryEvent, Message
 from dunning.selectors.outbox import outbox_today
 from dunning.services.dispatch import message_cancel, message_retry
@@ -26,7 +27,7 @@ class DeliveryEventInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_list_template = "admin/dunning/message/change_list.html"
     list_display = (
         "pk",
@@ -89,15 +90,6 @@ class MessageAdmin(admin.ModelAdmin):
         ),
         (_("Content"), {"fields": ("subject", "body")}),
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # nothing in a message is edited by hand; actions change its state
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request):
         return request.user.has_perm("dunning.change_message")

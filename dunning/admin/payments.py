@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from dunning.admin.base import ReadOnlyAdminMixin
 from dunning.models import Claim, MolliePayment, Payment
 from dunning.references import payment_reference_normalise
 from dunning.services.bank_statements import StatementError, bank_statement_import
@@ -87,7 +88,7 @@ class StatementUploadForm(forms.Form):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "paid_at",
         "amount",
@@ -107,15 +108,6 @@ class PaymentAdmin(admin.ModelAdmin):
     actions = ["match_selected"]
     readonly_fields = [f.name for f in Payment._meta.fields]
     change_list_template = "admin/dunning/payment/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_match_permission(self, request):
         return request.user.has_perm("dunning.match_payment")
@@ -207,19 +199,10 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(MolliePayment)
-class MolliePaymentAdmin(admin.ModelAdmin):
+class MolliePaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("mollie_id", "claim", "amount", "status", "expires_at", "created_at")
     list_filter = ("status",)
     search_fields = ("mollie_id", "claim__payment_reference")
     list_select_related = ("claim",)
     readonly_fields = [f.name for f in MolliePayment._meta.fields]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
